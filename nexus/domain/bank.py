@@ -17,9 +17,7 @@ from nexus.domain.money import usd_equivalent
 from nexus.domain.status import RiskLevel
 
 Outcome = Literal["approved", "declined", "requires_action", "blocked"]
-NetworkStatus = Literal[
-    "approved_by_network", "declined_by_network", "not_sent_to_network", "requires_authentication"
-]
+NetworkStatus = Literal["approved_by_network", "declined_by_network", "not_sent_to_network", "requires_authentication"]
 
 # Velocity rule of API.md: more than VELOCITY_LIMIT declined attempts of one
 # card fingerprint at one merchant within VELOCITY_WINDOW is card testing.
@@ -110,9 +108,7 @@ def risk_level(score: int) -> RiskLevel:
     return RiskLevel.NORMAL
 
 
-def decide(
-    card: Card, amount: int, currency: str, recent_declines: int, authenticated: bool = False
-) -> BankDecision:
+def decide(card: Card, amount: int, currency: str, recent_declines: int, authenticated: bool = False) -> BankDecision:
     """The bank's answer to one authorization attempt.
 
     ``recent_declines``: declined (or blocked) attempts of this card's

@@ -138,7 +138,5 @@ def validate_enabled_events(enabled_events: Sequence[str], field: list[str]) -> 
     prefixes = {event_type.split(".")[0] + ".*" for event_type in ALL_EVENT_TYPES}
     for pattern in enabled_events:
         if pattern != WILDCARD and pattern not in ALL_EVENT_TYPES and pattern not in prefixes:
-            raise InvalidInput(
-                f"Unknown event type; use '*' or one of: {', '.join(sorted(ALL_EVENT_TYPES))}.", field
-            )
+            raise InvalidInput(f"Unknown event type; use '*' or one of: {', '.join(sorted(ALL_EVENT_TYPES))}.", field)
     return list(dict.fromkeys(enabled_events))

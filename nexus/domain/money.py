@@ -248,8 +248,7 @@ def validate_amount(amount: int, currency: str, field: list[str]) -> None:
     minimum = minimum_amount(currency)
     if amount < minimum:
         raise AmountTooSmall(
-            f"Amount must be at least {minimum} (minor units of {currency.lower()}), "
-            "the equivalent of 0.50 USD.",
+            f"Amount must be at least {minimum} (minor units of {currency.lower()}), the equivalent of 0.50 USD.",
             field,
         )
     if amount > MAX_AMOUNT:

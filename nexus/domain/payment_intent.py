@@ -85,9 +85,7 @@ class PaymentIntent:
             target = next_status(self.status, Action.REQUIRE_ACTION)
             self._move(target, now, events.PAYMENT_INTENT_REQUIRES_ACTION)
         else:
-            error = PaymentError(
-                code=CARD_DECLINED, decline_code=decision.decline_code, message=decision.message
-            )
+            error = PaymentError(code=CARD_DECLINED, decline_code=decision.decline_code, message=decision.message)
             self._fail(Action.DECLINE, error, now)
 
     def authenticate(self, succeed: bool, now: datetime) -> None:
@@ -96,9 +94,7 @@ class PaymentIntent:
             target = next_status(self.status, Action.AUTHENTICATE, succeed=True)
             self._move(target, now, events.PAYMENT_INTENT_PROCESSING)
             return
-        error = PaymentError(
-            code=AUTHENTICATION_FAILURE, decline_code=None, message=_AUTHENTICATION_FAILURE_MESSAGE
-        )
+        error = PaymentError(code=AUTHENTICATION_FAILURE, decline_code=None, message=_AUTHENTICATION_FAILURE_MESSAGE)
         self._fail(Action.AUTHENTICATE, error, now)
 
     def capture(self, amount_to_capture: int | None, now: datetime) -> None:

@@ -90,9 +90,7 @@ def test_metadata_is_an_object_even_when_unset() -> None:
 
 def test_the_client_secret_never_appears_in_any_body() -> None:
     pi = intent()
-    body = events.event_body(
-        "evt_1", events.PAYMENT_INTENT_CREATED, NOW, events.payment_intent_object(pi), "k1"
-    )
+    body = events.event_body("evt_1", events.PAYMENT_INTENT_CREATED, NOW, events.payment_intent_object(pi), "k1")
     text = json.dumps(body)
     assert pi.client_secret not in text
     assert "secret" not in text
@@ -162,9 +160,7 @@ def test_matches(enabled: list[str], event_type: str, expected: bool) -> None:
 def test_validate_enabled_events() -> None:
     field = ["input", "enabledEvents"]
     assert events.validate_enabled_events(["*"], field) == ["*"]
-    assert events.validate_enabled_events(
-        ["refund.created", "refund.created", "payment_intent.*"], field
-    ) == [
+    assert events.validate_enabled_events(["refund.created", "refund.created", "payment_intent.*"], field) == [
         "refund.created",
         "payment_intent.*",
     ]

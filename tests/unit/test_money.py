@@ -89,9 +89,7 @@ def test_unknown_currency_has_no_minimum() -> None:
         minimum_amount("abc")
 
 
-@pytest.mark.parametrize(
-    ("amount", "currency"), [(50, "usd"), (75, "jpy"), (154, "kwd"), (MAX_AMOUNT, "usd")]
-)
+@pytest.mark.parametrize(("amount", "currency"), [(50, "usd"), (75, "jpy"), (154, "kwd"), (MAX_AMOUNT, "usd")])
 def test_amounts_within_bounds_pass(amount: int, currency: str) -> None:
     validate_amount(amount, currency, FIELD)
 

@@ -79,9 +79,7 @@ def authorized(make_intent: MakeIntent) -> PaymentIntent:
 
 class TestCreation:
     def test_a_new_intent_is_created_at_version_one(self) -> None:
-        intent = new_payment_intent(
-            "mer_1", 2000, "USD", CaptureMethod.MANUAL, "Order 42", {"order": "42"}, NOW
-        )
+        intent = new_payment_intent("mer_1", 2000, "USD", CaptureMethod.MANUAL, "Order 42", {"order": "42"}, NOW)
         assert intent.status is PaymentIntentStatus.CREATED
         assert intent.version == 1
         assert intent.currency == "usd"
@@ -149,9 +147,7 @@ class TestCreation:
             ({"nested": {"a": "b"}}, ["input", "metadata", "nested"]),
         ],
     )
-    def test_metadata_beyond_the_limits_is_refused(
-        self, metadata: dict[str, object], field: list[str]
-    ) -> None:
+    def test_metadata_beyond_the_limits_is_refused(self, metadata: dict[str, object], field: list[str]) -> None:
         with pytest.raises(InvalidInput) as raised:
             new_payment_intent("mer_1", 2000, "usd", CaptureMethod.AUTOMATIC, None, metadata, NOW)
         assert raised.value.field == field
@@ -162,9 +158,7 @@ class TestCreation:
 
     def test_naive_datetimes_are_refused(self) -> None:
         with pytest.raises(ValueError, match="timezone-aware"):
-            new_payment_intent(
-                "mer_1", 2000, "usd", CaptureMethod.AUTOMATIC, None, None, datetime(2026, 1, 1)
-            )
+            new_payment_intent("mer_1", 2000, "usd", CaptureMethod.AUTOMATIC, None, None, datetime(2026, 1, 1))
 
 
 class TestProcessing:
@@ -209,9 +203,7 @@ class TestProcessing:
         assert intent.pending_events == [events.PAYMENT_INTENT_PAYMENT_FAILED]
         assert intent.version == 3
 
-    def test_a_failed_intent_can_be_processed_again_which_clears_the_error(
-        self, make_intent: MakeIntent
-    ) -> None:
+    def test_a_failed_intent_can_be_processed_again_which_clears_the_error(self, make_intent: MakeIntent) -> None:
         intent = make_intent()
         intent.start_processing(NOW)
         intent.apply_decision(declined(), NOW)
@@ -269,9 +261,7 @@ class TestCapture:
         assert authorized.status is PaymentIntentStatus.SUCCEEDED
         assert (authorized.amount_received, authorized.amount_capturable) == (1500, 0)
 
-    def test_capturing_more_than_capturable_is_refused_and_changes_nothing(
-        self, authorized: PaymentIntent
-    ) -> None:
+    def test_capturing_more_than_capturable_is_refused_and_changes_nothing(self, authorized: PaymentIntent) -> None:
         with pytest.raises(CaptureExceedsAmount) as raised:
             authorized.capture(2001, LATER)
         assert raised.value.field == ["input", "amountToCapture"]
@@ -326,9 +316,7 @@ class TestRefund:
         assert succeeded.version == 6
         assert succeeded.pending_events == [events.REFUND_CREATED]
 
-    def test_a_refund_beyond_what_remains_is_refused_and_changes_nothing(
-        self, succeeded: PaymentIntent
-    ) -> None:
+    def test_a_refund_beyond_what_remains_is_refused_and_changes_nothing(self, succeeded: PaymentIntent) -> None:
         succeeded.refund(1500, LATER)
         with pytest.raises(RefundExceedsAmount) as raised:
             succeeded.refund(501, LATER)
@@ -348,9 +336,7 @@ class TestRefund:
             with pytest.raises(RefundExceedsAmount):
                 succeeded.refund(amount, LATER)
 
-    def test_refunds_are_bounded_by_the_captured_not_the_authorized_amount(
-        self, authorized: PaymentIntent
-    ) -> None:
+    def test_refunds_are_bounded_by_the_captured_not_the_authorized_amount(self, authorized: PaymentIntent) -> None:
         authorized.capture(1200, LATER)
         with pytest.raises(RefundExceedsAmount):
             authorized.refund(1201, LATER)

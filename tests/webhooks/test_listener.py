@@ -103,9 +103,7 @@ def test_a_signed_event_is_accepted_and_printed(serve: list[Running]) -> None:
     assert response.status_code == 200
     lines = out.getvalue().splitlines()
     assert len(lines) == 1
-    assert lines[0].endswith(
-        "payment_intent.succeeded evt_listen1 pi_listen1 status=succeeded [signature ok]"
-    )
+    assert lines[0].endswith("payment_intent.succeeded evt_listen1 pi_listen1 status=succeeded [signature ok]")
     assert secret.removeprefix("whsec_") not in out.getvalue()
 
 

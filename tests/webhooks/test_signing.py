@@ -193,9 +193,7 @@ def test_verify_honours_a_custom_tolerance(secret: str, now: int) -> None:
     ],
 )
 def test_verify_rejects_missing_headers(secret: str, now: int, dropped: tuple[str, ...]) -> None:
-    headers = {
-        name: value for name, value in sign(BODY, EVENT_ID, now, [secret]).items() if name not in dropped
-    }
+    headers = {name: value for name, value in sign(BODY, EVENT_ID, now, [secret]).items() if name not in dropped}
     with pytest.raises(SignatureVerificationError, match="missing"):
         verify(BODY, headers, secret, now=now)
 

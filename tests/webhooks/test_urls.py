@@ -127,8 +127,7 @@ def _resolving_to(monkeypatch: pytest.MonkeyPatch, addresses: list[str]) -> None
         if not addresses:
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return [
-            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 443))
-            for a in addresses
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 443)) for a in addresses
         ]
 
     monkeypatch.setattr(socket, "getaddrinfo", answer)

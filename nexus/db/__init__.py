@@ -1,0 +1,1 @@
+"""Persistence: engine, models, repositories, unit of work, embedded PostgreSQL."""

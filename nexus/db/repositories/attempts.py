@@ -1,0 +1,132 @@
+"""Payment attempts and the simulated bank's record of its decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexus.db import models
+
+_A = models.PaymentAttempt
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    id: str
+    merchant_id: str
+    payment_intent_id: str
+    card_brand: str
+    card_last4: str
+    card_fingerprint: str
+    card_exp_month: int
+    card_exp_year: int
+    outcome: str
+    decline_code: str | None
+    risk_score: int
+    risk_level: str
+    risk_reasons: list[str]
+    network_status: str
+    idempotency_key: str | None
+    created_at: datetime
+
+
+def _record(row: models.PaymentAttempt) -> AttemptRecord:
+    return AttemptRecord(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        payment_intent_id=row.payment_intent_id,
+        card_brand=row.card_brand,
+        card_last4=row.card_last4,
+        card_fingerprint=row.card_fingerprint,
+        card_exp_month=row.card_exp_month,
+        card_exp_year=row.card_exp_year,
+        outcome=row.outcome,
+        decline_code=row.decline_code,
+        risk_score=row.risk_score,
+        risk_level=row.risk_level,
+        risk_reasons=list(row.risk_reasons or []),
+        network_status=row.network_status,
+        idempotency_key=row.idempotency_key,
+        created_at=row.created_at,
+    )
+
+
+class AttemptRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_pending(self, values: dict[str, Any]) -> None:
+        await self.session.execute(insert(_A).values(outcome="pending", network_status="pending", **values))
+
+    async def get(self, attempt_id: str) -> AttemptRecord | None:
+        row = await self.session.get(_A, attempt_id)
+        return _record(row) if row else None
+
+    async def ciphertext(self, attempt_id: str) -> bytes | None:
+        return (await self.session.execute(select(_A.card_ciphertext).where(_A.id == attempt_id))).scalar_one_or_none()
+
+    async def latest_for_intent(self, intent_id: str) -> AttemptRecord | None:
+        row = (
+            await self.session.execute(
+                select(_A).where(_A.payment_intent_id == intent_id).order_by(_A.created_at.desc()).limit(1)
+            )
+        ).scalar_one_or_none()
+        return _record(row) if row else None
+
+    async def for_intents(self, intent_ids: list[str]) -> list[AttemptRecord]:
+        rows = await self.session.execute(
+            select(_A).where(_A.payment_intent_id.in_(intent_ids)).order_by(_A.created_at, _A.id)
+        )
+        return [_record(r) for r in rows.scalars()]
+
+    async def resolve(self, attempt_id: str, values: dict[str, Any], *, keep_card: bool) -> None:
+        """Record the outcome; the card number is purged unless a 3-D Secure step still needs it."""
+        if not keep_card:
+            values = {**values, "card_ciphertext": None, "resolved_at": func.now()}
+        await self.session.execute(update(_A).where(_A.id == attempt_id).values(**values))
+
+    async def recent_declines(self, merchant_id: str, fingerprint: str, since: datetime) -> int:
+        return int(
+            (
+                await self.session.execute(
+                    select(func.count()).where(
+                        _A.merchant_id == merchant_id,
+                        _A.card_fingerprint == fingerprint,
+                        _A.created_at >= since,
+                        _A.outcome.in_(("declined", "blocked")),
+                    )
+                )
+            ).scalar_one()
+        )
+
+    async def stuck(self, before: datetime, limit: int) -> list[AttemptRecord]:
+        """Attempts still pending since before `before`: a crash left them in flight."""
+        rows = await self.session.execute(
+            select(_A)
+            .where(_A.outcome.in_(("pending", "authenticating")), _A.created_at < before)
+            .order_by(_A.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_record(r) for r in rows.scalars()]
+
+    async def bank_decision(self, attempt_id: str, authenticated: bool) -> dict[str, Any] | None:
+        B = models.BankAuthorization
+        return (
+            await self.session.execute(
+                select(B.decision).where(B.attempt_id == attempt_id, B.authenticated == authenticated)
+            )
+        ).scalar_one_or_none()
+
+    async def record_bank_decision(self, attempt_id: str, authenticated: bool, decision: dict[str, Any]) -> None:
+        B = models.BankAuthorization
+        await self.session.execute(
+            pg_insert(B)
+            .values(attempt_id=attempt_id, authenticated=authenticated, decision=decision)
+            .on_conflict_do_nothing()
+        )

@@ -1,0 +1,123 @@
+"""Events: immutable, written in the transaction of the change they record.
+
+Inserting an event fires the `events_fanout` trigger (see the migrations): it
+writes the outbox rows for matching endpoints and `pg_notify`s the ids, all in
+the same transaction and with no extra round-trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexus.db import models
+
+_E = models.Event
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: str
+    seq: int
+    merchant_id: str
+    type: str
+    api_version: str
+    data: dict[str, Any]
+    payment_intent_id: str | None
+    payment_intent_version: int | None
+    intent_snapshot: dict[str, Any] | None
+    idempotency_key: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    id: str
+    merchant_id: str
+    type: str
+    api_version: str
+    data: dict[str, Any]
+    payment_intent_id: str | None
+    payment_intent_version: int | None
+    intent_snapshot: dict[str, Any] | None
+    idempotency_key: str | None
+    created_at: datetime
+
+
+def _record(row: models.Event) -> EventRecord:
+    return EventRecord(
+        id=row.id,
+        seq=row.seq,
+        merchant_id=row.merchant_id,
+        type=row.type,
+        api_version=row.api_version,
+        data=row.data,
+        payment_intent_id=row.payment_intent_id,
+        payment_intent_version=row.payment_intent_version,
+        intent_snapshot=row.intent_snapshot,
+        idempotency_key=row.idempotency_key,
+        created_at=row.created_at,
+    )
+
+
+class EventRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_many(self, events: list[NewEvent]) -> None:
+        if not events:
+            return
+        await self.session.execute(insert(_E), [e.__dict__ for e in events])
+
+    async def get(self, merchant_id: str, event_id: str) -> EventRecord | None:
+        row = (
+            await self.session.execute(select(_E).where(_E.id == event_id, _E.merchant_id == merchant_id))
+        ).scalar_one_or_none()
+        return _record(row) if row else None
+
+    async def get_by_ids(self, ids: list[str]) -> list[EventRecord]:
+        rows = await self.session.execute(select(_E).where(_E.id.in_(ids)).order_by(_E.seq))
+        return [_record(r) for r in rows.scalars()]
+
+    async def page(
+        self,
+        merchant_id: str,
+        limit: int,
+        after: tuple[datetime, str] | None,
+        types: list[str] | None,
+        payment_intent_id: str | None = None,
+    ) -> list[EventRecord]:
+        stmt = select(_E).where(_E.merchant_id == merchant_id)
+        if after is not None:
+            stmt = stmt.where(tuple_(_E.created_at, _E.id) < tuple_(after[0], after[1]))
+        if types:
+            stmt = stmt.where(_E.type.in_(types))
+        if payment_intent_id is not None:
+            stmt = stmt.where(_E.payment_intent_id == payment_intent_id)
+        stmt = stmt.order_by(_E.created_at.desc(), _E.id.desc()).limit(limit)
+        return [_record(r) for r in (await self.session.execute(stmt)).scalars()]
+
+    async def intent_versions_after(self, intent_id: str, version: int) -> list[EventRecord]:
+        """Events of one intent after a version, in version order (subscription catch-up)."""
+        rows = await self.session.execute(
+            select(_E)
+            .where(_E.payment_intent_id == intent_id, _E.payment_intent_version > version)
+            .order_by(_E.payment_intent_version)
+        )
+        return [_record(r) for r in rows.scalars()]
+
+    async def merchant_events_after(self, merchant_id: str, seq: int, limit: int) -> list[EventRecord]:
+        rows = await self.session.execute(
+            select(_E).where(_E.merchant_id == merchant_id, _E.seq > seq).order_by(_E.seq).limit(limit)
+        )
+        return [_record(r) for r in rows.scalars()]
+
+    async def max_seq(self, merchant_id: str) -> int:
+        from sqlalchemy import func
+
+        value = (await self.session.execute(select(func.max(_E.seq)).where(_E.merchant_id == merchant_id))).scalar()
+        return int(value or 0)

@@ -1,0 +1,104 @@
+"""Idempotency keys as rows: the unique (scope, key) index is the lock.
+
+A first request inserts its key inside its own transaction; a concurrent
+repeat blocks on that insert until the first commits (then replays the stored
+response) or rolls back (then executes itself): never a second execution.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexus.db import models
+from nexus.domain.idempotency import StoredKey
+
+_K = models.IdempotencyKey
+
+
+class IdempotencyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(
+        self, scope: str, key: str, operation: str, fingerprint: str, now: datetime, *, locked: bool
+    ) -> bool:
+        """Insert the key; True if this request owns it now, False if it already existed."""
+        row = (
+            await self.session.execute(
+                pg_insert(_K)
+                .values(
+                    scope=scope,
+                    key=key,
+                    operation=operation,
+                    fingerprint=fingerprint,
+                    locked_at=now if locked else None,
+                    recovery_point="started",
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["scope", "key"])
+                .returning(_K.id)
+            )
+        ).first()
+        return row is not None
+
+    async def get(self, scope: str, key: str, *, lock: bool = False) -> StoredKey | None:
+        stmt = select(_K).where(_K.scope == scope, _K.key == key)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = (await self.session.execute(stmt)).scalar_one_or_none()
+        if row is None:
+            return None
+        return StoredKey(
+            fingerprint=row.fingerprint,
+            locked_at=row.locked_at,
+            response=row.response,
+            recovery_point=row.recovery_point,
+            created_at=row.created_at,
+        )
+
+    async def recovery_data(self, scope: str, key: str) -> dict[str, Any] | None:
+        return (
+            await self.session.execute(select(_K.recovery_data).where(_K.scope == scope, _K.key == key))
+        ).scalar_one_or_none()
+
+    async def set_recovery_point(
+        self, scope: str, key: str, point: str, data: dict[str, Any] | None, now: datetime
+    ) -> None:
+        await self.session.execute(
+            update(_K)
+            .where(_K.scope == scope, _K.key == key)
+            .values(recovery_point=point, recovery_data=data, locked_at=now)
+        )
+
+    async def finish(self, scope: str, key: str, response: dict[str, Any]) -> None:
+        await self.session.execute(
+            update(_K)
+            .where(_K.scope == scope, _K.key == key)
+            .values(response=response, locked_at=None, recovery_point="finished")
+        )
+
+    async def restart(self, scope: str, key: str, fingerprint: str, operation: str, now: datetime) -> None:
+        """Reuse an expired key row as if new."""
+        await self.session.execute(
+            update(_K)
+            .where(_K.scope == scope, _K.key == key)
+            .values(
+                fingerprint=fingerprint,
+                operation=operation,
+                response=None,
+                recovery_point="started",
+                recovery_data=None,
+                locked_at=now,
+                created_at=now,
+            )
+        )
+
+    async def delete_older_than(self, before: datetime, limit: int) -> int:
+        ids = select(_K.id).where(_K.created_at < before).limit(limit).scalar_subquery()
+        result = await self.session.execute(delete(_K).where(_K.id.in_(ids)))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

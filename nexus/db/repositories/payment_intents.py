@@ -1,0 +1,156 @@
+"""Payment intents: load with a row lock, save a changed intent, page through them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nexus.db import models
+from nexus.domain.payment_intent import PaymentIntent
+from nexus.domain.status import CaptureMethod, PaymentIntentStatus
+
+_T = models.PaymentIntent
+# Every column but the client secret: it is read only when a secret key asks for it.
+_COLUMNS = (
+    _T.id,
+    _T.merchant_id,
+    _T.amount,
+    _T.currency,
+    _T.status,
+    _T.capture_method,
+    _T.amount_capturable,
+    _T.amount_received,
+    _T.amount_refunded,
+    _T.description,
+    _T.metadata_.label("meta"),
+    _T.last_payment_error,
+    _T.cancellation_reason,
+    _T.version,
+    _T.created_at,
+    _T.updated_at,
+)
+
+
+def _to_domain(row: Row[Any]) -> PaymentIntent:
+    return PaymentIntent(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        amount=row.amount,
+        currency=row.currency,
+        status=PaymentIntentStatus(row.status),
+        capture_method=CaptureMethod(row.capture_method),
+        amount_capturable=row.amount_capturable,
+        amount_received=row.amount_received,
+        amount_refunded=row.amount_refunded,
+        client_secret="",
+        description=row.description,
+        metadata=row.meta,
+        last_payment_error=row.last_payment_error,
+        cancellation_reason=row.cancellation_reason,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _mutable_values(pi: PaymentIntent) -> dict[str, Any]:
+    return {
+        "status": pi.status.value,
+        "amount_capturable": pi.amount_capturable,
+        "amount_received": pi.amount_received,
+        "amount_refunded": pi.amount_refunded,
+        "last_payment_error": pi.last_payment_error,
+        "cancellation_reason": pi.cancellation_reason,
+        "version": pi.version,
+        "updated_at": pi.updated_at,
+    }
+
+
+class PaymentIntentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, pi: PaymentIntent) -> None:
+        await self.session.execute(
+            insert(_T).values(
+                id=pi.id,
+                merchant_id=pi.merchant_id,
+                amount=pi.amount,
+                currency=pi.currency,
+                capture_method=pi.capture_method.value,
+                client_secret=pi.client_secret,
+                description=pi.description,
+                metadata_=pi.metadata,
+                created_at=pi.created_at,
+                **_mutable_values(pi),
+            )
+        )
+
+    async def get(self, merchant_id: str, intent_id: str, *, lock: bool = False) -> PaymentIntent | None:
+        """The intent of this merchant, row-locked for the transaction when `lock`."""
+        stmt = select(*_COLUMNS).where(_T.id == intent_id, _T.merchant_id == merchant_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = (await self.session.execute(stmt)).first()
+        return _to_domain(row) if row else None
+
+    async def get_many(self, merchant_id: str, ids: list[str]) -> list[PaymentIntent]:
+        rows = await self.session.execute(select(*_COLUMNS).where(_T.merchant_id == merchant_id, _T.id.in_(ids)))
+        return [_to_domain(r) for r in rows]
+
+    async def get_with_secret(self, intent_id: str, client_secret: str) -> PaymentIntent | None:
+        """For publishable keys: the intent only if the client secret matches (any merchant's
+        publishable key is checked against the intent's merchant by the caller)."""
+        row = (
+            await self.session.execute(select(*_COLUMNS).where(_T.id == intent_id, _T.client_secret == client_secret))
+        ).first()
+        return _to_domain(row) if row else None
+
+    async def client_secret(self, merchant_id: str, intent_id: str) -> str | None:
+        return (
+            await self.session.execute(
+                select(_T.client_secret).where(_T.id == intent_id, _T.merchant_id == merchant_id)
+            )
+        ).scalar_one_or_none()
+
+    async def save(self, pi: PaymentIntent) -> None:
+        """Write a changed intent; the caller holds its row lock, so versions never race."""
+        await self.session.execute(
+            update(_T).where(_T.id == pi.id, _T.merchant_id == pi.merchant_id).values(**_mutable_values(pi))
+        )
+
+    async def page(
+        self,
+        merchant_id: str,
+        limit: int,
+        after: tuple[datetime, str] | None,
+        statuses: list[str] | None,
+        created_gte: datetime | None = None,
+        created_lt: datetime | None = None,
+    ) -> list[PaymentIntent]:
+        """Newest first; keyset pagination on (created_at, id) so deep pages stay cheap."""
+        stmt = select(*_COLUMNS).where(_T.merchant_id == merchant_id)
+        if after is not None:
+            stmt = stmt.where(tuple_(_T.created_at, _T.id) < tuple_(after[0], after[1]))
+        if statuses:
+            stmt = stmt.where(_T.status.in_(statuses))
+        if created_gte is not None:
+            stmt = stmt.where(_T.created_at >= created_gte)
+        if created_lt is not None:
+            stmt = stmt.where(_T.created_at < created_lt)
+        stmt = stmt.order_by(_T.created_at.desc(), _T.id.desc()).limit(limit)
+        return [_to_domain(r) for r in await self.session.execute(stmt)]
+
+    async def expired_authorizations(self, before: datetime, limit: int) -> list[PaymentIntent]:
+        """Uncaptured authorizations older than the window, locked, skipping ones others hold."""
+        stmt = (
+            select(*_COLUMNS)
+            .where(_T.status == PaymentIntentStatus.REQUIRES_CAPTURE.value, _T.updated_at < before)
+            .order_by(_T.updated_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_to_domain(r) for r in await self.session.execute(stmt)]

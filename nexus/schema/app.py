@@ -1,0 +1,87 @@
+"""The Strawberry schema and its ASGI view."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from nexus.config import Settings
+from nexus.domain.errors import DomainError
+from nexus.schema.context import Context
+from nexus.schema.errors import ErrorPolicy
+from nexus.schema.limits import limit_extensions
+from nexus.schema.mutation import Mutation
+from nexus.schema.query import Query
+from nexus.services.auth import authenticate
+from nexus.state import AppState
+
+log = logging.getLogger("nexus.graphql")
+
+# Distinct query texts kept parsed/validated; clients send a handful of shapes, 512 is ample.
+DOCUMENT_CACHE_SIZE = 512
+# graphql-transport-ws subscriptions one connection may hold: a dashboard needs a few, not hundreds.
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+
+
+def build_schema() -> strawberry.Schema:
+    subscription: Any = None
+    try:
+        from nexus.schema.subscription import Subscription
+
+        subscription = Subscription
+    except ImportError:
+        subscription = None
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=subscription,
+        config=StrawberryConfig(auto_camel_case=True),
+        extensions=[
+            ErrorPolicy,
+            *limit_extensions(),
+            lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+            lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        ],
+    )
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    holder: dict[str, AppState]
+
+    @classmethod
+    def build(cls, settings: Settings, holder: dict[str, AppState]) -> GraphQLApp:
+        origins = tuple(settings.origins)
+        app = cls(
+            build_schema(),
+            graphql_ide="graphiql" if settings.graphiql_enabled else None,
+            allow_queries_via_get=False,
+            # Only graphql-transport-ws: the legacy graphql-ws protocol had an auth bypass.
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            allowed_origins=origins,
+        )
+        app.holder = holder
+        return app
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
+        plain_response = response if isinstance(response, Response) else None
+        return Context(state=self.holder["state"], request=request, response=plain_response)
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        """A missing or bad key closes the socket with 4403 (API.md § Authentication)."""
+        try:
+            await authenticate(context.state.sessions, context.api_key())
+        except DomainError as error:
+            log.info("websocket refused: %s", error.message)
+            raise ConnectionRejectionError() from None
+        return None

@@ -1,0 +1,98 @@
+"""GraphQL error shapes: UserError in payloads, coded top-level errors, masking."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from nexus.domain.errors import DomainError
+from nexus.domain.errors import ErrorCode as DomainErrorCode
+
+log = logging.getLogger("nexus.graphql")
+
+ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
+
+# Codes that travel as top-level errors (API.md § Errors); everything else is a UserError.
+TOP_LEVEL_CODES = frozenset(
+    {
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "RATE_LIMITED",
+        "GRAPHQL_VALIDATION_FAILED",
+        "GRAPHQL_PARSE_FAILED",
+        "QUERY_TOO_COMPLEX",
+        "INVALID_INPUT",
+        "NOT_FOUND",
+        "INTERNAL_SERVER_ERROR",
+    }
+)
+MASKED_MESSAGE = "Internal server error."
+
+
+@strawberry.type
+class UserError:
+    code: ErrorCode  # type: ignore[valid-type]
+    field: list[str] | None
+    message: str
+
+    @classmethod
+    def from_domain(cls, error: DomainError) -> UserError:
+        return cls(code=error.code, field=error.field, message=error.message)
+
+
+def top_level_error(code: str, message: str, **extensions: Any) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code, **extensions})
+
+
+def from_domain(error: DomainError) -> GraphQLError:
+    extensions: dict[str, Any] = {"code": error.code.value}
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        extensions["retryAfter"] = max(1, round(retry_after))
+    return GraphQLError(error.message, extensions=extensions)
+
+
+class ErrorPolicy(SchemaExtension):
+    """Give every error a code, log expected ones as one line, mask real bugs.
+
+    Validation and parse errors have no original_error: they are coded, never
+    masked. Errors raised with a code are expected. Anything else is a bug: its
+    traceback is logged and the client sees only INTERNAL_SERVER_ERROR.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [self._process(error) for error in errors]
+
+    def _process(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        code = (error.extensions or {}).get("code")
+        if isinstance(original, DomainError):
+            coded = from_domain(original)
+            log.info("graphql error %s: %s", original.code.value, original.message)
+            return GraphQLError(coded.message, error.nodes, path=error.path, extensions=coded.extensions)
+        if code:
+            log.info("graphql error %s: %s", code, error.message)
+            return error
+        if original is None:
+            code = _pre_execution_code(error.message)
+            log.info("graphql error %s: %s", code, error.message)
+            return GraphQLError(error.message, error.nodes, path=error.path, extensions={"code": code})
+        log.error("unexpected error in %s", error.path, exc_info=original)
+        return GraphQLError(MASKED_MESSAGE, error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
+
+
+def _pre_execution_code(message: str) -> str:
+    if "tokens" in message and message.startswith("Syntax Error"):
+        return "QUERY_TOO_COMPLEX"  # the parser's token limit
+    if message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    return "GRAPHQL_VALIDATION_FAILED"

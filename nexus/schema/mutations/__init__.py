@@ -1,0 +1,1 @@
+"""One module per mutation, each with its input, payload and error codes (Saleor)."""

@@ -1,0 +1,68 @@
+"""Periodic jobs every API process (and `nexus worker`) runs; each is safe to run concurrently
+with copies of itself elsewhere (rows are claimed with SKIP LOCKED or updated idempotently)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from nexus.db.uow import UnitOfWork
+from nexus.domain.idempotency import KEY_TTL
+from nexus.services.payment_intents import cancel_expired_authorizations
+from nexus.services.processing import Processor
+from nexus.services.records import now
+from nexus.state import AppState
+
+log = logging.getLogger("nexus.jobs")
+
+# Stuck attempts become eligible after LOCK_TIMEOUT; checking every 5 s bounds the extra wait.
+RECOVERY_EVERY_S = 5.0
+# Authorizations expire after days: a minute's lateness is immaterial.
+EXPIRY_EVERY_S = 60.0
+# Idempotency keys live 24 h; pruning hourly keeps the table near one day of keys.
+PRUNE_EVERY_S = 3600.0
+# Rows per transaction: small enough to keep locks short on hot tables.
+BATCH = 100
+
+
+def processor_for(state: AppState) -> Processor:
+    return Processor(state.sessions, state.cipher, state.settings.bank_latency_ms)
+
+
+async def run_jobs(state: AppState) -> None:
+    processor = processor_for(state)
+    settings = state.settings
+
+    async def recover() -> int:
+        return await processor.recover_stuck(BATCH)
+
+    async def expire() -> int:
+        return await cancel_expired_authorizations(state.sessions, settings.auth_capture_window_s, BATCH)
+
+    async def prune() -> int:
+        async with UnitOfWork(state.sessions) as uow:
+            count = await uow.idempotency.delete_older_than(now() - KEY_TTL - timedelta(hours=1), 1000)
+            await uow.commit()
+        return count
+
+    await asyncio.gather(
+        _every(RECOVERY_EVERY_S, "recover stuck attempts", recover),
+        _every(EXPIRY_EVERY_S, "cancel expired authorizations", expire),
+        _every(PRUNE_EVERY_S, "prune idempotency keys", prune),
+    )
+
+
+async def _every(period: float, name: str, job: Callable[[], Awaitable[int]]) -> None:
+    while True:
+        try:
+            count = await job()
+            if count:
+                log.info("%s: %d", name, count)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A failing job (database restarting, say) must not stop its loop; the next run retries.
+            log.exception("job %s failed; retrying in %.0f s", name, period)
+        await asyncio.sleep(period)

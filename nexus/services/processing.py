@@ -1,0 +1,268 @@
+"""Processing a payment as atomic phases with recovery points (rocket-rides).
+
+  tx 1  mark PROCESSING, record the attempt (card encrypted), key at `attempt_created`
+  bank  asked keyed by attempt id: asking twice gives one decision
+  tx 2  apply the decision, purge the card, store the response on the key
+
+A crash between phases leaves the attempt `pending`: a retry with the same key
+resumes from the attempt, and the recovery job re-drives attempts nobody
+retried, so no intent stays PROCESSING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from nexus.crypto import Cipher
+from nexus.db.uow import UnitOfWork
+from nexus.domain import bank
+from nexus.domain.cards import Card, fingerprint, validate_card
+from nexus.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidState, NotFound
+from nexus.domain.idempotency import LOCK_TIMEOUT, Decision, decide, request_fingerprint, validate_key
+from nexus.domain.ids import new_id
+from nexus.domain.payment_intent import PaymentIntent
+from nexus.domain.status import PaymentIntentStatus
+from nexus.services.auth import Principal
+from nexus.services.events import record_intent_events
+from nexus.services.payment_intents import IntentResult, Sessions
+from nexus.services.records import intent_from_record, intent_record, now
+
+ATTEMPT_CREATED = "attempt_created"
+
+
+@dataclass(frozen=True)
+class Processor:
+    sessions: Sessions
+    cipher: Cipher
+    bank_latency_ms: int
+
+    async def process(
+        self,
+        principal: Principal,
+        intent_id: str,
+        client_secret: str | None,
+        card_input: dict[str, Any],
+        key: str,
+    ) -> IntentResult:
+        validate_key(key)
+        card = validate_card(
+            card_input["number"],
+            card_input["exp_month"],
+            card_input["exp_year"],
+            card_input["cvc"],
+            now().date(),
+        )
+        merchant_id = await self._merchant_of(principal, intent_id, client_secret)
+        arguments = {
+            "id": intent_id,
+            "card": {
+                "number": card.number,
+                "cvc": card.cvc,
+                "expMonth": card.exp_month,
+                "expYear": card.exp_year,
+            },
+        }
+        fp = request_fingerprint("processPaymentIntent", arguments, key=self.cipher.fingerprint_key)
+        started = await self._start(merchant_id, intent_id, card, key, fp)
+        if isinstance(started, dict):
+            return IntentResult(intent_from_record(started["intent"]), True)
+        pi = await self.drive(started, merchant_id, key, authenticated=False)
+        return IntentResult(pi, False)
+
+    async def _merchant_of(self, principal: Principal, intent_id: str, client_secret: str | None) -> str:
+        """Publishable keys reach one intent through its client secret; a mismatch is NOT_FOUND."""
+        if principal.is_secret:
+            return principal.merchant_id
+        async with UnitOfWork(self.sessions) as uow:
+            pi = await uow.intents.get_with_secret(intent_id, client_secret or "")
+        if pi is None or pi.merchant_id != principal.merchant_id:
+            raise NotFound(f"no payment intent {intent_id!r}", ["input", "id"])
+        return pi.merchant_id
+
+    async def _start(self, merchant_id: str, intent_id: str, card: Card, key: str, fp: str) -> str | dict[str, Any]:
+        """Phase 1. Returns the attempt id to drive, or a stored response to replay."""
+        at = now()
+        async with UnitOfWork(self.sessions) as uow:
+            if not await uow.idempotency.claim(merchant_id, key, "processPaymentIntent", fp, at, locked=True):
+                stored = await uow.idempotency.get(merchant_id, key, lock=True)
+                decision = decide(stored, fp, at)
+                if decision is Decision.REPLAY:
+                    assert stored is not None and stored.response is not None
+                    return stored.response
+                if decision is Decision.REUSED:
+                    raise IdempotencyKeyReused(
+                        "this idempotency key was already used with a different request; use a new key",
+                        ["idempotencyKey"],
+                    )
+                if decision is Decision.IN_USE:
+                    raise IdempotencyKeyInUse(
+                        "a request with this idempotency key is still in progress; retry shortly",
+                        ["idempotencyKey"],
+                    )
+                if decision is Decision.RESUME:
+                    data = await uow.idempotency.recovery_data(merchant_id, key)
+                    if data and "attempt_id" in data:
+                        # Take the lock over from the crashed request, then continue from its attempt.
+                        await uow.idempotency.set_recovery_point(merchant_id, key, ATTEMPT_CREATED, data, at)
+                        await uow.commit()
+                        return str(data["attempt_id"])
+                await uow.idempotency.restart(merchant_id, key, fp, "processPaymentIntent", at)
+            pi = await uow.intents.get(merchant_id, intent_id, lock=True)
+            if pi is None:
+                raise NotFound(f"no payment intent {intent_id!r}", ["input", "id"])
+            pi.start_processing(at)
+            attempt_id = new_id("pa")
+            await uow.attempts.add_pending(
+                {
+                    "id": attempt_id,
+                    "merchant_id": merchant_id,
+                    "payment_intent_id": pi.id,
+                    "card_brand": card.brand,
+                    "card_last4": card.last4,
+                    "card_fingerprint": fingerprint(card.number, self.cipher.fingerprint_key),
+                    "card_exp_month": card.exp_month,
+                    "card_exp_year": card.exp_year,
+                    "card_ciphertext": self.cipher.encrypt(_card_blob(card), attempt_id.encode()),
+                    "idempotency_key": key,
+                    "created_at": at,
+                }
+            )
+            await uow.intents.save(pi)
+            await record_intent_events(uow, pi, key)
+            await uow.idempotency.set_recovery_point(merchant_id, key, ATTEMPT_CREATED, {"attempt_id": attempt_id}, at)
+            await uow.commit()
+        return attempt_id
+
+    async def drive(self, attempt_id: str, merchant_id: str, key: str | None, *, authenticated: bool) -> PaymentIntent:
+        """Phases 2 and 3 for one in-flight attempt; safe to run any number of times."""
+        decision = await self.ask_bank(attempt_id, authenticated)
+        return await self._apply(attempt_id, merchant_id, key, decision)
+
+    async def ask_bank(self, attempt_id: str, authenticated: bool) -> bank.BankDecision:
+        async with UnitOfWork(self.sessions) as uow:
+            known = await uow.attempts.bank_decision(attempt_id, authenticated)
+            if known is not None:
+                return _decision_from(known)
+            attempt = await uow.attempts.get(attempt_id)
+            blob = await uow.attempts.ciphertext(attempt_id)
+            if attempt is None or blob is None:
+                raise InvalidState("this payment attempt can no longer be authorized")
+            intent = await uow.intents.get(attempt.merchant_id, attempt.payment_intent_id)
+            assert intent is not None
+            card = _card_from(self.cipher.decrypt(blob, attempt_id.encode()))
+            declines = await uow.attempts.recent_declines(
+                attempt.merchant_id, attempt.card_fingerprint, now() - bank.VELOCITY_WINDOW
+            )
+            if self.bank_latency_ms:
+                await asyncio.sleep(self.bank_latency_ms / 1000)
+            decision = bank.decide(card, intent.amount, intent.currency, declines, authenticated)
+            await uow.attempts.record_bank_decision(attempt_id, authenticated, _decision_to(decision))
+            # If another driver recorded first, its decision stands.
+            stored = await uow.attempts.bank_decision(attempt_id, authenticated)
+            await uow.commit()
+        assert stored is not None
+        return _decision_from(stored)
+
+    async def _apply(
+        self, attempt_id: str, merchant_id: str, key: str | None, decision: bank.BankDecision
+    ) -> PaymentIntent:
+        async with UnitOfWork(self.sessions) as uow:
+            attempt = await uow.attempts.get(attempt_id)
+            assert attempt is not None
+            pi = await uow.intents.get(merchant_id, attempt.payment_intent_id, lock=True)
+            assert pi is not None
+            if attempt.outcome in ("pending", "authenticating") and pi.status is PaymentIntentStatus.PROCESSING:
+                pi.apply_decision(decision, now())
+                await uow.attempts.resolve(
+                    attempt_id,
+                    {
+                        "outcome": decision.outcome,
+                        "decline_code": decision.decline_code,
+                        "risk_score": decision.risk_score,
+                        "risk_level": decision.risk_level.value,
+                        "risk_reasons": list(decision.risk_reasons),
+                        "network_status": decision.network_status,
+                    },
+                    keep_card=decision.outcome == "requires_action",
+                )
+                await uow.intents.save(pi)
+                await record_intent_events(uow, pi, key)
+            if key is not None:
+                await uow.idempotency.finish(merchant_id, key, {"intent": intent_record(pi)})
+            await uow.commit()
+        return pi
+
+    async def authenticate(
+        self, principal: Principal, intent_id: str, client_secret: str | None, succeed: bool
+    ) -> PaymentIntent:
+        """The cardholder's answer to a 3-D Secure challenge."""
+        merchant_id = await self._merchant_of(principal, intent_id, client_secret)
+        async with UnitOfWork(self.sessions) as uow:
+            pi = await uow.intents.get(merchant_id, intent_id, lock=True)
+            if pi is None:
+                raise NotFound(f"no payment intent {intent_id!r}", ["input", "id"])
+            pi.authenticate(succeed, now())
+            attempt = await uow.attempts.latest_for_intent(pi.id)
+            assert attempt is not None
+            if succeed:
+                await uow.attempts.resolve(attempt.id, {"outcome": "authenticating"}, keep_card=True)
+            else:
+                await uow.attempts.resolve(
+                    attempt.id,
+                    {"outcome": "declined", "network_status": "declined_by_network", "decline_code": None},
+                    keep_card=False,
+                )
+            await uow.intents.save(pi)
+            await record_intent_events(uow, pi, None)
+            await uow.commit()
+        if not succeed:
+            return pi
+        # No key: the processing request's stored response stays what it answered (REQUIRES_ACTION).
+        return await self.drive(attempt.id, merchant_id, None, authenticated=True)
+
+    async def recover_stuck(self, batch: int) -> int:
+        """Re-drive attempts left in flight by a crash; returns how many."""
+        async with UnitOfWork(self.sessions) as uow:
+            stuck = await uow.attempts.stuck(now() - LOCK_TIMEOUT, batch)
+        for attempt in stuck:
+            authenticating = attempt.outcome == "authenticating"
+            # A first authorization also finishes its request's key, so a client retry replays it.
+            key = None if authenticating else attempt.idempotency_key
+            await self.drive(attempt.id, attempt.merchant_id, key, authenticated=authenticating)
+        return len(stuck)
+
+
+def _card_blob(card: Card) -> bytes:
+    # The CVC is never stored: only what the bank needs again (number and expiry).
+    return f"{card.number}|{card.exp_month}|{card.exp_year}".encode()
+
+
+def _card_from(blob: bytes) -> Card:
+    number, month, year = blob.decode().split("|")
+    return Card(number=number, exp_month=int(month), exp_year=int(year), cvc="")
+
+
+def _decision_to(decision: bank.BankDecision) -> dict[str, Any]:
+    return {
+        "outcome": decision.outcome,
+        "decline_code": decision.decline_code,
+        "risk_score": decision.risk_score,
+        "risk_level": decision.risk_level.value,
+        "risk_reasons": list(decision.risk_reasons),
+        "network_status": decision.network_status,
+    }
+
+
+def _decision_from(data: dict[str, Any]) -> bank.BankDecision:
+    from nexus.domain.status import RiskLevel
+
+    return bank.BankDecision(
+        outcome=data["outcome"],
+        decline_code=data["decline_code"],
+        risk_score=data["risk_score"],
+        risk_level=RiskLevel(data["risk_level"]),
+        risk_reasons=tuple(data["risk_reasons"]),
+        network_status=data["network_status"],
+    )
