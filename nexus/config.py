@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     auth_capture_window_s: int = Field(default=7 * 24 * 3600, gt=0, alias="NEXUS_CAPTURE_WINDOW_SECONDS")
     # An endpoint failing every delivery this long is disabled (Stripe: a few days).
     endpoint_disable_after_s: int = Field(default=5 * 24 * 3600, gt=0, alias="NEXUS_ENDPOINT_DISABLE_SECONDS")
+    # A payment attempt unfinished this long belongs to a crashed request: its idempotency key may be
+    # resumed and the recovery job re-drives it. 60 s = nexus.domain.idempotency.LOCK_TIMEOUT (past the
+    # longest live request); fault-injection tests shorten it to see recovery within seconds.
+    recovery_after_s: float = Field(default=60.0, gt=0, alias="NEXUS_RECOVERY_AFTER_SECONDS")
     # Events and delivery attempts are kept 30 days, like Stripe's event log.
     retention_days: int = Field(default=30, gt=0, alias="NEXUS_RETENTION_DAYS")
     graphiql: bool | None = Field(default=None, alias="NEXUS_GRAPHIQL")

@@ -68,8 +68,13 @@ def validate_key(key: str) -> None:
         raise InvalidInput(f"The idempotency key may be at most {MAX_KEY_LENGTH} characters.", _KEY_FIELD)
 
 
-def decide(stored: StoredKey | None, fingerprint: str, now: datetime) -> Decision:
-    """What to do with a request carrying a key whose stored state is ``stored``."""
+def decide(
+    stored: StoredKey | None, fingerprint: str, now: datetime, lock_timeout: timedelta = LOCK_TIMEOUT
+) -> Decision:
+    """What to do with a request carrying a key whose stored state is ``stored``.
+
+    ``lock_timeout`` is the age past which a lock is a crashed request's (settings may shorten it).
+    """
     if stored is None:
         return Decision.EXECUTE
     if now - stored.created_at > KEY_TTL:
@@ -78,7 +83,7 @@ def decide(stored: StoredKey | None, fingerprint: str, now: datetime) -> Decisio
         return Decision.REUSED
     if stored.response is not None:
         return Decision.REPLAY
-    if stored.locked_at is not None and now - stored.locked_at <= LOCK_TIMEOUT:
+    if stored.locked_at is not None and now - stored.locked_at <= lock_timeout:
         return Decision.IN_USE
     # Locked by a request that died, or unlocked with work left: pick it up.
     return Decision.RESUME

@@ -17,7 +17,8 @@ from nexus.state import AppState
 
 log = logging.getLogger("nexus.jobs")
 
-# Stuck attempts become eligible after LOCK_TIMEOUT; checking every 5 s bounds the extra wait.
+# Stuck attempts become eligible after NEXUS_RECOVERY_AFTER_SECONDS; checking every 5 s (or that
+# delay, if shorter) bounds the extra wait.
 RECOVERY_EVERY_S = 5.0
 # Authorizations expire after days: a minute's lateness is immaterial.
 EXPIRY_EVERY_S = 60.0
@@ -28,7 +29,10 @@ BATCH = 100
 
 
 def processor_for(state: AppState) -> Processor:
-    return Processor(state.sessions, state.cipher, state.settings.bank_latency_ms)
+    settings = state.settings
+    return Processor(
+        state.sessions, state.cipher, settings.bank_latency_ms, timedelta(seconds=settings.recovery_after_s)
+    )
 
 
 async def run_jobs(state: AppState) -> None:
@@ -48,7 +52,7 @@ async def run_jobs(state: AppState) -> None:
         return count
 
     await asyncio.gather(
-        _every(RECOVERY_EVERY_S, "recover stuck attempts", recover),
+        _every(min(RECOVERY_EVERY_S, settings.recovery_after_s), "recover stuck attempts", recover),
         _every(EXPIRY_EVERY_S, "cancel expired authorizations", expire),
         _every(PRUNE_EVERY_S, "prune idempotency keys", prune),
     )

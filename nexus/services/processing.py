@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from nexus.crypto import Cipher
@@ -37,6 +38,8 @@ class Processor:
     sessions: Sessions
     cipher: Cipher
     bank_latency_ms: int
+    # When an unfinished attempt counts as a crashed request's: its key may be resumed, the job re-drives it.
+    recover_after: timedelta = LOCK_TIMEOUT
 
     async def process(
         self,
@@ -87,7 +90,7 @@ class Processor:
         async with UnitOfWork(self.sessions) as uow:
             if not await uow.idempotency.claim(merchant_id, key, "processPaymentIntent", fp, at, locked=True):
                 stored = await uow.idempotency.get(merchant_id, key, lock=True)
-                decision = decide(stored, fp, at)
+                decision = decide(stored, fp, at, self.recover_after)
                 if decision is Decision.REPLAY:
                     assert stored is not None and stored.response is not None
                     return stored.response
@@ -225,7 +228,7 @@ class Processor:
     async def recover_stuck(self, batch: int) -> int:
         """Re-drive attempts left in flight by a crash; returns how many."""
         async with UnitOfWork(self.sessions) as uow:
-            stuck = await uow.attempts.stuck(now() - LOCK_TIMEOUT, batch)
+            stuck = await uow.attempts.stuck(now() - self.recover_after, batch)
         for attempt in stuck:
             authenticating = attempt.outcome == "authenticating"
             # A first authorization also finishes its request's key, so a client retry replays it.
