@@ -228,6 +228,8 @@ class WebhookAttempt(Base):
     latency_ms: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))
     response_body: Mapped[str | None] = mapped_column(String(2048))
+    # The retention job deletes attempts by age in small batches (migration 0002).
+    __table_args__ = (Index("ix_webhook_attempts_at", "at"),)
 
 
 class IdempotencyKey(Base):
