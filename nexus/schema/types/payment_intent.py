@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -122,7 +122,7 @@ class PaymentIntent(Node):
     def amount_refunded(self) -> int:
         return self.pi.amount_refunded
 
-    @strawberry.field(description="Only shown to the secret key; hand it to your frontend.")
+    @strawberry.field(description="Only shown to the secret key; hand it to your frontend.")  # type: ignore[untyped-decorator]
     async def client_secret(self, info: Info[Context, None]) -> str | None:
         principal = await info.context.principal()
         if not principal.is_secret or principal.merchant_id != self.pi.merchant_id:
@@ -138,7 +138,7 @@ class PaymentIntent(Node):
 
     @strawberry.field
     def metadata(self) -> JSON | None:
-        return self.pi.metadata
+        return cast(JSON, self.pi.metadata)
 
     @strawberry.field
     def last_payment_error(self) -> PaymentError | None:
