@@ -47,7 +47,8 @@ async def _age(sessions: async_sessionmaker[AsyncSession], intent_id: str, by: t
     async with sessions() as session, session.begin():
         await session.execute(
             text(
-                "UPDATE payment_attempts SET created_at = created_at - CAST(:d AS interval) WHERE payment_intent_id = :id"
+                "UPDATE payment_attempts SET created_at = created_at - CAST(:d AS interval) "
+                "WHERE payment_intent_id = :id"
             ),
             {"d": by, "id": intent_id},
         )
@@ -101,7 +102,8 @@ async def test_recovery_job_finishes_an_attempt_left_in_flight(
         card_left = (
             await session.execute(
                 text(
-                    "SELECT count(*) FROM payment_attempts WHERE payment_intent_id = :id AND card_ciphertext IS NOT NULL"
+                    "SELECT count(*) FROM payment_attempts "
+                    "WHERE payment_intent_id = :id AND card_ciphertext IS NOT NULL"
                 ),
                 {"id": intent_id},
             )
