@@ -18,10 +18,19 @@ MIGRATION_LOCK_ID = 0x6E657875  # "nexu"
 
 
 def _run(connection: Connection) -> None:
-    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    # A session-level lock (not a transaction one): migrations may need autocommit blocks
+    # (CREATE INDEX CONCURRENTLY), so each runs in its own transaction under the lock.
+    connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_ID})")
+    connection.commit()
+    try:
+        context.configure(
+            connection=connection, target_metadata=target_metadata, compare_type=True, transaction_per_migration=True
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})")
+        connection.commit()
 
 
 async def _run_async() -> None:
@@ -30,7 +39,6 @@ async def _run_async() -> None:
     engine = create_async_engine(url, poolclass=pool.NullPool)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
-        await connection.commit()
     await engine.dispose()
 
 
