@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
@@ -18,10 +19,11 @@ from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_
 from nexus.config import Settings
 from nexus.domain.errors import DomainError
 from nexus.schema.context import Context
-from nexus.schema.errors import ErrorPolicy
+from nexus.schema.errors import ErrorPolicy, pre_execution_code
 from nexus.schema.limits import limit_extensions
 from nexus.schema.mutation import Mutation
 from nexus.schema.query import Query
+from nexus.schema.subscription import Subscription
 from nexus.services.auth import authenticate
 from nexus.state import AppState
 
@@ -34,17 +36,10 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 
 
 def build_schema() -> strawberry.Schema:
-    subscription: Any = None
-    try:
-        from nexus.schema.subscription import Subscription
-
-        subscription = Subscription
-    except ImportError:
-        subscription = None
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        subscription=subscription,
+        subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
             ErrorPolicy,
@@ -76,6 +71,14 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
         plain_response = response if isinstance(response, Response) else None
         return Context(state=self.holder["state"], request=request, response=plain_response)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        # Parse errors leave Strawberry before extensions see them (on_operation does not
+        # resume for them): give every error still without a code its pre-execution code.
+        for error in result.errors or ():
+            if not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": pre_execution_code(error.message)}
+        return process_result(result)
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         """A missing or bad key closes the socket with 4403 (API.md § Authentication)."""

@@ -83,14 +83,14 @@ class ErrorPolicy(SchemaExtension):
             log.info("graphql error %s: %s", code, error.message)
             return error
         if original is None:
-            code = _pre_execution_code(error.message)
+            code = pre_execution_code(error.message)
             log.info("graphql error %s: %s", code, error.message)
             return GraphQLError(error.message, error.nodes, path=error.path, extensions={"code": code})
         log.error("unexpected error in %s", error.path, exc_info=original)
         return GraphQLError(MASKED_MESSAGE, error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
 
 
-def _pre_execution_code(message: str) -> str:
+def pre_execution_code(message: str) -> str:
     if "tokens" in message and message.startswith("Syntax Error"):
         return "QUERY_TOO_COMPLEX"  # the parser's token limit
     if message.startswith("Syntax Error"):
