@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets
+import string
 
-# 18 random bytes encode to exactly 24 URL-safe base64 characters (144 bits):
-# unguessable, so an id alone never grants access, and collision-free in practice.
-_ID_RANDOM_BYTES = 18
+# Alphanumeric only, like Stripe's ids: they survive double-clicks, URLs and `_` splitting.
+_ID_ALPHABET = string.ascii_letters + string.digits
+# 24 base-62 characters are ~143 random bits: unguessable, so an id alone never grants
+# access, and collision-free in practice.
+_ID_RANDOM_CHARS = 24
 
 # 32 bytes = 256 bits, the strength of the AES-256/HMAC-SHA256 keys they sit beside.
 DEFAULT_SECRET_BYTES = 32
@@ -16,7 +19,7 @@ def new_id(prefix: str) -> str:
     """A new object id such as ``pi_3kZ...`` (prefix, underscore, 24 random chars)."""
     if not prefix.isascii() or not prefix.isalnum():
         raise ValueError("an id prefix is a short ASCII word such as 'pi'")
-    return f"{prefix}_{secrets.token_urlsafe(_ID_RANDOM_BYTES)}"
+    return prefix + "_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_RANDOM_CHARS))
 
 
 def new_secret(nbytes: int = DEFAULT_SECRET_BYTES) -> str:

@@ -8,15 +8,15 @@ import pytest
 
 from nexus.domain.ids import new_id, new_secret
 
-URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+ALPHANUMERIC = re.compile(r"[A-Za-z0-9]+")
 
 
-def test_ids_are_prefix_underscore_24_url_safe_chars() -> None:
+def test_ids_are_prefix_underscore_24_alphanumeric_chars() -> None:
     value = new_id("evt")
     prefix, _, random_part = value.partition("_")
     assert prefix == "evt"
     assert len(random_part) == 24
-    assert URL_SAFE.fullmatch(random_part)
+    assert ALPHANUMERIC.fullmatch(random_part)
 
 
 def test_ids_do_not_repeat() -> None:
