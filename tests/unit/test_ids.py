@@ -9,6 +9,7 @@ import pytest
 from nexus.domain.ids import new_id, new_secret
 
 ALPHANUMERIC = re.compile(r"[A-Za-z0-9]+")
+URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def test_ids_are_prefix_underscore_24_alphanumeric_chars() -> None:
