@@ -10,6 +10,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from nexus.db.availability import is_database_unavailable
 from nexus.domain.errors import DomainError
 from nexus.domain.errors import ErrorCode as DomainErrorCode
 
@@ -29,9 +30,13 @@ TOP_LEVEL_CODES = frozenset(
         "INVALID_INPUT",
         "NOT_FOUND",
         "INTERNAL_SERVER_ERROR",
+        "SERVICE_UNAVAILABLE",
     }
 )
 MASKED_MESSAGE = "Internal server error."
+UNAVAILABLE_MESSAGE = "The database is unavailable; retry the same request (with its idempotency key) shortly."
+# Seconds a client should wait before retrying after a database outage: PostgreSQL restarts in about that.
+UNAVAILABLE_RETRY_AFTER_S = 1
 
 
 @strawberry.type
@@ -72,6 +77,14 @@ class ErrorPolicy(SchemaExtension):
         if result is not None and errors:
             result.errors = [self._process(error) for error in errors]
 
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Subscriptions (WebSocket, SSE) send each result as it is produced, before
+        # on_operation ends: code its errors here, or NOT_FOUND would leave uncoded.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [self._process(error) for error in errors]
+        yield
+
     def _process(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
         code = (error.extensions or {}).get("code")
@@ -86,6 +99,15 @@ class ErrorPolicy(SchemaExtension):
             code = pre_execution_code(error.message)
             log.info("graphql error %s: %s", code, error.message)
             return GraphQLError(error.message, error.nodes, path=error.path, extensions={"code": code})
+        if is_database_unavailable(original):
+            # Not a bug: the transaction rolled back and the same request may be sent again.
+            log.warning("database unavailable in %s: %s", error.path, type(original).__name__)
+            return GraphQLError(
+                UNAVAILABLE_MESSAGE,
+                error.nodes,
+                path=error.path,
+                extensions={"code": "SERVICE_UNAVAILABLE", "retryable": True, "retryAfter": UNAVAILABLE_RETRY_AFTER_S},
+            )
         log.error("unexpected error in %s", error.path, exc_info=original)
         return GraphQLError(MASKED_MESSAGE, error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
 

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from nexus.db.availability import is_database_unavailable
 from nexus.db.uow import UnitOfWork
 from nexus.domain.idempotency import KEY_TTL
 from nexus.services.payment_intents import cancel_expired_authorizations
@@ -66,7 +67,10 @@ async def _every(period: float, name: str, job: Callable[[], Awaitable[int]]) ->
                 log.info("%s: %d", name, count)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as error:
             # A failing job (database restarting, say) must not stop its loop; the next run retries.
-            log.exception("job %s failed; retrying in %.0f s", name, period)
+            if is_database_unavailable(error):
+                log.warning("job %s: database unavailable (%s); retrying in %.0f s", name, type(error).__name__, period)
+            else:
+                log.exception("job %s failed; retrying in %.0f s", name, period)
         await asyncio.sleep(period)
