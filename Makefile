@@ -23,8 +23,8 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	@echo ">> ruff"
-	$(BIN)/ruff check nexus tests bench alembic
-	$(BIN)/ruff format --check nexus tests bench alembic
+	$(BIN)/ruff check nexus tests alembic $(wildcard bench)
+	$(BIN)/ruff format --check nexus tests alembic $(wildcard bench)
 
 typecheck: $(STAMP)
 	@echo ">> mypy"

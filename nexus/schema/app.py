@@ -9,12 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse, process_result
-from strawberry.types import ExecutionResult
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.schema.config import StrawberryConfig
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
 from nexus.config import Settings
 from nexus.domain.errors import DomainError
