@@ -25,11 +25,10 @@ async def start_background(state: AppState, *, api: bool = True, dispatcher: boo
 
             state.background.append(asyncio.create_task(run_dispatcher(state), name="dispatcher"))
     if api:
-        with contextlib.suppress(ImportError):
-            from nexus.realtime.broker import Broker
+        from nexus.realtime.broker import Broker
 
-            state.broker = Broker(state)
-            await state.broker.start()
+        state.broker = Broker(state)
+        await state.broker.start()
 
 
 async def stop_background(state: AppState) -> None:

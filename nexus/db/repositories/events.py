@@ -116,6 +116,18 @@ class EventRepository:
         )
         return [_record(r) for r in rows.scalars()]
 
+    async def merchant_events_since(
+        self, merchant_id: str, since: datetime, after_seq: int, limit: int
+    ) -> list[EventRecord]:
+        """Events created at or after `since`, in seq order from `after_seq` (subscription resync)."""
+        rows = await self.session.execute(
+            select(_E)
+            .where(_E.merchant_id == merchant_id, _E.created_at >= since, _E.seq > after_seq)
+            .order_by(_E.seq)
+            .limit(limit)
+        )
+        return [_record(r) for r in rows.scalars()]
+
     async def max_seq(self, merchant_id: str) -> int:
         from sqlalchemy import func
 
