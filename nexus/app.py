@@ -102,7 +102,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
             allow_headers=["authorization", "x-api-key", "content-type", "x-request-id"],
         ),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"error": "not_found", "message": f"no route {request.url.path}; try /graphql"}, 404)
+
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers={404: not_found})
 
 
 async def _start(settings: Settings) -> AppState:

@@ -22,8 +22,9 @@ from graphql import (
 )
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 
-# Our deepest legitimate query (event → deliveries → endpoint, inside a connection) is ~8 levels.
-MAX_DEPTH = 12
+# The limit. Our deepest legitimate query (intents → edges → node → events → edges →
+# node → deliveries → attempts → statusCode) is 9 levels, so 10 refuses only abuse.
+MAX_DEPTH = 10
 # Aliases let one request fan out; 30 covers batch reads in dashboards, not alias bombs.
 MAX_ALIASES = 30
 # Tokens bound parse cost; 5000 is several times GraphiQL's introspection query.
