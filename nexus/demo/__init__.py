@@ -1,0 +1,1 @@
+"""Demo pages (checkout, merchant dashboard) served in development: see routes.py."""
