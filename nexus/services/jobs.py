@@ -11,6 +11,7 @@ from datetime import timedelta
 from nexus.db.availability import is_database_unavailable
 from nexus.db.uow import UnitOfWork
 from nexus.domain.idempotency import KEY_TTL
+from nexus.services.acquirer import SimulatedAcquirer
 from nexus.services.payment_intents import cancel_expired_authorizations
 from nexus.services.processing import Processor
 from nexus.services.records import now
@@ -32,7 +33,10 @@ BATCH = 100
 def processor_for(state: AppState) -> Processor:
     settings = state.settings
     return Processor(
-        state.sessions, state.cipher, settings.bank_latency_ms, timedelta(seconds=settings.recovery_after_s)
+        state.sessions,
+        state.cipher,
+        SimulatedAcquirer(settings.bank_latency_ms),
+        timedelta(seconds=settings.recovery_after_s),
     )
 
 

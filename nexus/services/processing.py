@@ -11,7 +11,6 @@ retried, so no intent stays PROCESSING.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,6 +24,7 @@ from nexus.domain.idempotency import LOCK_TIMEOUT, Decision, decide, request_fin
 from nexus.domain.ids import new_id
 from nexus.domain.payment_intent import PaymentIntent
 from nexus.domain.status import PaymentIntentStatus
+from nexus.services.acquirer import Acquirer
 from nexus.services.auth import Principal
 from nexus.services.events import record_intent_events
 from nexus.services.payment_intents import IntentResult, Sessions
@@ -37,7 +37,7 @@ ATTEMPT_CREATED = "attempt_created"
 class Processor:
     sessions: Sessions
     cipher: Cipher
-    bank_latency_ms: int
+    acquirer: Acquirer
     # When an unfinished attempt counts as a crashed request's: its key may be resumed, the job re-drives it.
     recover_after: timedelta = LOCK_TIMEOUT
 
@@ -158,9 +158,7 @@ class Processor:
             declines = await uow.attempts.recent_declines(
                 attempt.merchant_id, attempt.card_fingerprint, now() - bank.VELOCITY_WINDOW
             )
-            if self.bank_latency_ms:
-                await asyncio.sleep(self.bank_latency_ms / 1000)
-            decision = bank.decide(card, intent.amount, intent.currency, declines, authenticated)
+            decision = await self.acquirer.authorize(card, intent.amount, intent.currency, declines, authenticated)
             await uow.attempts.record_bank_decision(attempt_id, authenticated, _decision_to(decision))
             # If another driver recorded first, its decision stands.
             stored = await uow.attempts.bank_decision(attempt_id, authenticated)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from nexus.config import Settings
 from nexus.crypto import Cipher
 from nexus.db.engine import create_engine, create_sessionmaker
+from nexus.services.acquirer import SimulatedAcquirer
 from nexus.services.processing import Processor
 
 
@@ -29,4 +30,4 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 def processor(sessions: async_sessionmaker[AsyncSession]) -> Processor:
-    return Processor(sessions, Cipher(os.urandom(32)), bank_latency_ms=0)
+    return Processor(sessions, Cipher(os.urandom(32)), SimulatedAcquirer(latency_ms=0))
