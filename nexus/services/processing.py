@@ -11,6 +11,8 @@ retried, so no intent stays PROCESSING.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -31,6 +33,11 @@ from nexus.services.payment_intents import IntentResult, Sessions
 from nexus.services.records import intent_from_record, intent_record, now
 
 ATTEMPT_CREATED = "attempt_created"
+# A repeat of an in-flight request waits this long for it to finish, then gets IDEMPOTENCY_KEY_IN_USE:
+# longer than a processing request takes (bank latency included), shorter than client timeouts.
+IN_USE_WAIT_S = 5.0
+# How often the waiting repeat looks again: small against a request's ~10 ms, cheap for the database.
+IN_USE_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ class Processor:
             },
         }
         fp = request_fingerprint("processPaymentIntent", arguments, key=self.cipher.fingerprint_key)
-        started = await self._start(merchant_id, intent_id, card, key, fp)
+        started = await self._start_or_wait(merchant_id, intent_id, card, key, fp)
         if isinstance(started, dict):
             return IntentResult(intent_from_record(started["intent"]), True)
         pi = await self.drive(started, merchant_id, key, authenticated=False)
@@ -83,6 +90,19 @@ class Processor:
         if pi is None or pi.merchant_id != principal.merchant_id:
             raise NotFound(f"no payment intent {intent_id!r}", ["input", "id"])
         return pi.merchant_id
+
+    async def _start_or_wait(
+        self, merchant_id: str, intent_id: str, card: Card, key: str, fp: str
+    ) -> str | dict[str, Any]:
+        """A repeat of a request still running waits for it and replays its response."""
+        deadline = time.monotonic() + IN_USE_WAIT_S
+        while True:
+            try:
+                return await self._start(merchant_id, intent_id, card, key, fp)
+            except IdempotencyKeyInUse:
+                if time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(IN_USE_POLL_S)
 
     async def _start(self, merchant_id: str, intent_id: str, card: Card, key: str, fp: str) -> str | dict[str, Any]:
         """Phase 1. Returns the attempt id to drive, or a stored response to replay."""
