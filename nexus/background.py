@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from nexus.state import AppState
@@ -17,13 +16,14 @@ STOP_TIMEOUT_S = 3.0
 async def start_background(state: AppState, *, api: bool = True, dispatcher: bool | None = None) -> None:
     """Start the loops this process runs: recovery and expiry jobs, dispatcher, broker."""
     from nexus.services.jobs import run_jobs
+    from nexus.services.retention import run_retention
 
     state.background.append(asyncio.create_task(run_jobs(state), name="jobs"))
+    state.background.append(asyncio.create_task(run_retention(state), name="retention"))
     if dispatcher if dispatcher is not None else state.settings.run_dispatcher:
-        with contextlib.suppress(ImportError):
-            from nexus.webhooks.dispatcher import run_dispatcher
+        from nexus.webhooks.dispatcher import run_dispatcher
 
-            state.background.append(asyncio.create_task(run_dispatcher(state), name="dispatcher"))
+        state.background.append(asyncio.create_task(run_dispatcher(state), name="dispatcher"))
     if api:
         from nexus.realtime.broker import Broker
 

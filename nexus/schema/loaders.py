@@ -20,6 +20,8 @@ class Loaders:
         self.attempts: DataLoader[str, list[AttemptRecord]] = DataLoader(self._attempts)
         self.refunds: DataLoader[str, list[RefundRecord]] = DataLoader(self._refunds)
         self.deliveries: DataLoader[str, list[Any]] = DataLoader(self._deliveries)
+        self.webhook_endpoints: DataLoader[str, Any] = DataLoader(self._webhook_endpoints)
+        self.webhook_attempts: DataLoader[str, list[Any]] = DataLoader(self._webhook_attempts)
 
     async def _attempts(self, intent_ids: list[str]) -> list[list[AttemptRecord]]:
         async with UnitOfWork(self.sessions) as uow:
@@ -35,6 +37,16 @@ class Loaders:
         async with UnitOfWork(self.sessions) as uow:
             rows = await uow.webhooks.deliveries_for_events(event_ids)
         return _group(event_ids, rows, "event_id")
+
+    async def _webhook_endpoints(self, endpoint_ids: list[str]) -> list[Any]:
+        async with UnitOfWork(self.sessions) as uow:
+            rows = {r.id: r for r in await uow.webhooks.endpoints_by_ids(endpoint_ids)}
+        return [rows.get(key) for key in endpoint_ids]
+
+    async def _webhook_attempts(self, delivery_ids: list[str]) -> list[list[Any]]:
+        async with UnitOfWork(self.sessions) as uow:
+            rows = await uow.webhooks.attempts_for_deliveries(delivery_ids)
+        return _group(delivery_ids, rows, "delivery_id")
 
 
 def _group(keys: list[str], rows: list[Any], attribute: str) -> list[list[Any]]:

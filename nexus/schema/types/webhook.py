@@ -19,6 +19,9 @@ class WebhookEndpoint(Node):
     disabled: bool
     description: str | None
     created_at: datetime
+    disabled_reason: str | None = strawberry.field(
+        default=None, description="Why it was disabled: by the merchant, a 410 answer, or failing for days."
+    )
 
 
 @strawberry.type
