@@ -19,11 +19,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 import pytest
 
+from nexus.config import normalize_database_url
 from nexus.db import migrations
 from nexus.db.embedded import EmbeddedPostgres, start_embedded
 
@@ -47,20 +49,41 @@ def _admin_dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
 @pytest.fixture(scope="session")
-def database_url(embedded_pg: EmbeddedPostgres) -> str:
-    """A fresh database built only by the migrations."""
-    name = f"nexus_test_{uuid.uuid4().hex[:8]}"
+def server_url(request: pytest.FixtureRequest) -> str:
+    """The PostgreSQL server tests create their databases on: DATABASE_URL when set, else embedded."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        return normalize_database_url(external)
+    pg: EmbeddedPostgres = request.getfixturevalue("embedded_pg")
+    return pg.url
+
+
+def create_database(server_url: str, prefix: str = "nexus_test") -> str:
+    """A new empty database on the server; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
 
     async def create() -> None:
-        conn = await asyncpg.connect(_admin_dsn(embedded_pg.url))
+        conn = await asyncpg.connect(_admin_dsn(server_url))
         try:
             await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
 
     asyncio.run(create())
-    url = embedded_pg.url.replace("/nexus?", f"/{name}?", 1)
+    return with_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> str:
+    """A fresh database built only by the migrations."""
+    url = create_database(server_url)
     migrations.upgrade(url)
     return url
 

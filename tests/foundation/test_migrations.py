@@ -6,28 +6,15 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
 
 import asyncpg
 
 from nexus.db import migrations
-from nexus.db.embedded import EmbeddedPostgres
-from tests.conftest import ROOT
+from tests.conftest import ROOT, create_database
 
 
-def _scratch(embedded_pg: EmbeddedPostgres) -> tuple[str, str]:
-    name = f"nexus_mig_{uuid.uuid4().hex[:8]}"
-    admin = embedded_pg.url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-    async def create() -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    url = embedded_pg.url.replace("/nexus?", f"/{name}?", 1)
+def _scratch(server_url: str) -> tuple[str, str]:
+    url = create_database(server_url, "nexus_mig")
     return url, url.replace("postgresql+asyncpg://", "postgresql://", 1)
 
 
@@ -43,8 +30,8 @@ def _tables(dsn: str) -> set[str]:
     return asyncio.run(fetch())
 
 
-def test_upgrade_downgrade_upgrade(embedded_pg: EmbeddedPostgres) -> None:
-    url, dsn = _scratch(embedded_pg)
+def test_upgrade_downgrade_upgrade(server_url: str) -> None:
+    url, dsn = _scratch(server_url)
     assert _tables(dsn) == set()
     migrations.upgrade(url)
     tables = _tables(dsn)
@@ -55,8 +42,8 @@ def test_upgrade_downgrade_upgrade(embedded_pg: EmbeddedPostgres) -> None:
     assert tables == _tables(dsn)
 
 
-def test_nexus_migrate_command(embedded_pg: EmbeddedPostgres) -> None:
-    url, dsn = _scratch(embedded_pg)
+def test_nexus_migrate_command(server_url: str) -> None:
+    url, dsn = _scratch(server_url)
     env = {**os.environ, "DATABASE_URL": url}
     result = subprocess.run(
         [sys.executable, "-m", "nexus.cli", "migrate"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
