@@ -1,0 +1,100 @@
+"""The demo merchant dashboard in a real browser: a key from the user, live intents, refunds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.browser.chromium import require_chromium
+
+require_chromium()
+
+from playwright.async_api import Page, expect  # noqa: E402
+
+from tests.api.flows import create_intent, process_intent  # noqa: E402
+from tests.api.gql import GET  # noqa: E402
+from tests.browser.conftest import PHONE, fits_width, screenshot  # noqa: E402
+from tests.conftest import ServerProcess  # noqa: E402
+
+
+async def sign_in(page: Page, server: ServerProcess, secret_key: str) -> None:
+    await page.goto(f"{server.url}/demo/dashboard")
+    await page.get_by_label("Secret key").fill(secret_key)
+    await page.get_by_role("button", name="Use this key").click()
+    await expect(page.locator("#merchant")).to_contain_text("Signed in as Test Shop")
+    await expect(page.locator("#live-indicator")).to_have_attribute("data-state", "live")
+
+
+async def test_new_intent_appears_live_and_is_refunded(
+    desktop_page: Page, live_server: ServerProcess, merchant: dict[str, Any]
+) -> None:
+    page = desktop_page
+    await sign_in(page, live_server, merchant["secretKey"])
+    await expect(page.locator("#intents-empty")).to_be_visible()
+    # The key stays in this tab's session storage, nowhere else.
+    stored = await page.evaluate("[sessionStorage.getItem('nexus.demo.secretKey'), localStorage.length]")
+    assert stored == [merchant["secretKey"], 0]
+
+    intent = await create_intent(merchant["client"], amount=4321)
+    row = page.locator(f'#intents tbody tr[data-id="{intent["id"]}"]')
+    await expect(row).to_have_attribute("data-status", "CREATED")
+    processed = await process_intent(merchant["client"], intent["id"])
+    assert processed["paymentIntent"]["status"] == "SUCCEEDED"
+    await expect(row).to_have_attribute("data-status", "SUCCEEDED")
+    await screenshot(page, "dashboard-live-intent")
+
+    await row.get_by_role("button", name=f"Details of {intent['id']}").click()
+    detail = page.locator("#detail")
+    await expect(detail.get_by_role("heading", name=f"Details of {intent['id']}")).to_be_visible()
+    attempts = page.locator("#attempts tbody tr")
+    await expect(attempts).to_have_count(1)
+    await expect(attempts).to_contain_text("4242")
+    await expect(attempts).to_contain_text("NORMAL")
+    await expect(page.locator("#intent-events > li")).to_have_count(3)
+    await detail.get_by_label("Refund reason").select_option("requested_by_customer")
+    await detail.get_by_role("button", name="Refund").click()
+
+    await expect(page.locator("#action-result")).to_contain_text("Refunded $43.21")
+    await expect(page.locator("#refunds tbody tr[data-id]")).to_have_count(1)
+    await expect(row).to_contain_text("$43.21")
+    await expect(detail.get_by_role("button", name="Refund")).to_be_disabled()
+    await expect(page.locator("#intent-events > li").first).to_contain_text("refund.created")
+    await screenshot(page, "dashboard-refunded")
+    await page.set_viewport_size(PHONE)
+    assert await fits_width(page)
+    await screenshot(page, "dashboard-phone")
+
+    data = await merchant["client"].data(GET, {"id": intent["id"], "secret": None})
+    assert data["paymentIntent"]["amountRefunded"] == 4321
+
+
+async def test_status_filter_and_pagination(
+    desktop_page: Page, live_server: ServerProcess, merchant: dict[str, Any]
+) -> None:
+    page = desktop_page
+    created = [await create_intent(merchant["client"], amount=1000 + i) for i in range(11)]
+    await process_intent(merchant["client"], created[0]["id"], "4000000000009995")
+    await sign_in(page, live_server, merchant["secretKey"])
+
+    rows = page.locator("#intents tbody tr")
+    await expect(rows).to_have_count(10)
+    await page.get_by_role("button", name="Load more").click()
+    await expect(rows).to_have_count(11)
+    await expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+
+    await page.get_by_label("Status").select_option("FAILED")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_have_attribute("data-id", created[0]["id"])
+
+
+async def test_a_publishable_key_is_refused(
+    desktop_page: Page, live_server: ServerProcess, merchant: dict[str, Any]
+) -> None:
+    page = desktop_page
+    await page.goto(f"{live_server.url}/demo/dashboard")
+    await page.get_by_label("Secret key").fill(merchant["publishableKey"])
+    await page.get_by_role("button", name="Use this key").click()
+    await expect(page.locator("#key-error")).to_contain_text("secret key")
+    await page.get_by_label("Secret key").fill("sk_test_not-a-real-key")
+    await page.get_by_role("button", name="Use this key").click()
+    await expect(page.locator("#key-error")).to_contain_text("UNAUTHENTICATED")
+    assert await page.evaluate("sessionStorage.getItem('nexus.demo.secretKey')") is None
