@@ -25,7 +25,8 @@ START_TIMEOUT_S = 60.0
 
 
 class Serve:
-    def __init__(self, data_dir: Path, **env: str) -> None:
+    def __init__(self, data_dir: Path, workers: int = 1, **env: str) -> None:
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -36,7 +37,7 @@ class Serve:
 
     def start(self) -> Serve:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "nexus.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "nexus.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)],
             cwd=ROOT,
             env=self.env,
             stdout=self.log.open("ab"),
@@ -123,6 +124,20 @@ def test_sigterm_stops_cleanly_and_data_survives_restart(data_dir: Path) -> None
     took = again.signal(signal.SIGINT)
     assert took < EXIT_BUDGET_S
     assert wait_no_postgres(pgdata) == []
+
+
+def test_two_workers_stop_cleanly(data_dir: Path) -> None:
+    server = Serve(data_dir, workers=2).start()
+    signup = server.gql(SIGNUP)["data"]["signupMerchant"]
+    # Both workers answer (connections are spread by the kernel); each sees the same database.
+    for _ in range(6):
+        assert server.gql("{ me { id } }", key=signup["secretKey"])["data"]["me"]["id"] == signup["merchant"]["id"]
+    assert server.proc is not None
+    children = psutil.Process(server.proc.pid).children(recursive=True)
+    took = server.signal(signal.SIGTERM)
+    assert took < EXIT_BUDGET_S
+    assert wait_no_postgres((data_dir / "pgdata").resolve()) == []
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
 
 
 def test_two_processes_share_one_data_dir(data_dir: Path) -> None:
