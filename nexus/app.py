@@ -102,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             allow_headers=["authorization", "x-api-key", "content-type", "x-request-id"],
         ),
     ]
+
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": "not_found", "message": f"no route {request.url.path}; try /graphql"}, 404)
 
