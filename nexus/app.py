@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 
+from nexus.body_limit import BodyLimitMiddleware
 from nexus.config import Settings, get_settings
 from nexus.crypto import Cipher
 from nexus.db.engine import create_engine, create_sessionmaker
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.extend(demo_routes(holder, DEMO_DIR))
     middleware = [
         Middleware(RequestContextMiddleware),
+        # Bodies over 1 MiB get 413 before anything reads them (nexus/body_limit.py).
+        Middleware(BodyLimitMiddleware),
         # Browsers on merchants' sites call us with a publishable key: CORS per NEXUS_ALLOWED_ORIGINS.
         Middleware(
             CORSMiddleware,

@@ -28,6 +28,9 @@ _DIGITS = re.compile(r"[0-9]+")
 
 # Two-digit years (as printed on cards, "12/29") mean 20xx.
 _TWO_DIGIT_YEAR_BASE = 2000
+# Networks carry expiry as YYMM and issuers print a few years ahead; a year further than this
+# is a typo or an attack on date arithmetic (year 2147483647), not a card.
+_MAX_YEARS_AHEAD = 50
 
 # Fingerprint keys shorter than this could be brute-forced, and a fingerprint
 # plus BIN and last4 would then reveal the number.
@@ -146,6 +149,8 @@ def _checked_expiry(exp_month: int, exp_year: int, today: date) -> int:
     if (year, exp_month) < (today.year, today.month):
         field = _EXP_MONTH_FIELD if year == today.year else _EXP_YEAR_FIELD
         raise InvalidCard("Your card has expired.", field)
+    if year > today.year + _MAX_YEARS_AHEAD:
+        raise InvalidCard("Your card's expiration year is invalid.", _EXP_YEAR_FIELD)
     return year
 
 

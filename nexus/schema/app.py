@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import strawberry
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -24,6 +26,7 @@ from nexus.schema.limits import limit_extensions
 from nexus.schema.mutation import Mutation
 from nexus.schema.query import Query
 from nexus.schema.subscription import Subscription
+from nexus.schema.text_guard import TextGuard
 from nexus.services.auth import authenticate
 from nexus.state import AppState
 
@@ -43,6 +46,7 @@ def build_schema() -> strawberry.Schema:
         config=StrawberryConfig(auto_camel_case=True),
         extensions=[
             ErrorPolicy,
+            TextGuard,
             *limit_extensions(),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
@@ -67,6 +71,16 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         app.holder = holder
         return app
+
+    def decode_json(self, data: str | bytes) -> object:
+        """One JSON object per request (API.md: anything else is a 400, never a 500)."""
+        try:
+            decoded = json.loads(data)
+        except RecursionError:  # "[[[[…" a million deep: the decoder runs out of stack
+            raise HTTPException(400, "Unable to parse request body as JSON: nested too deeply") from None
+        if not isinstance(decoded, dict):
+            raise HTTPException(400, "The request body must be a JSON object with a `query` string")
+        return decoded
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
         plain_response = response if isinstance(response, Response) else None

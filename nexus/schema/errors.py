@@ -95,7 +95,7 @@ class ErrorPolicy(SchemaExtension):
         if code:
             log.info("graphql error %s: %s", code, error.message)
             return error
-        if original is None:
+        if original is None or _is_coercion_failure(error):
             code = pre_execution_code(error.message)
             log.info("graphql error %s: %s", code, error.message)
             return GraphQLError(error.message, error.nodes, path=error.path, extensions={"code": code})
@@ -110,6 +110,13 @@ class ErrorPolicy(SchemaExtension):
             )
         log.error("unexpected error in %s", error.path, exc_info=original)
         return GraphQLError(MASKED_MESSAGE, error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
+
+
+def _is_coercion_failure(error: GraphQLError) -> bool:
+    """A variable the schema could not accept (Int beyond 32 bits, unknown enum value, null for a
+    non-null): raised before execution, so without a path, wrapping the scalar's own error.
+    A client mistake, not a bug; its message names the variable and the type, nothing internal."""
+    return error.path is None and isinstance(error.original_error, GraphQLError | ValueError | TypeError)
 
 
 def pre_execution_code(message: str) -> str:

@@ -15,7 +15,7 @@ from nexus.db.repositories.refunds import RefundRecord
 from nexus.db.uow import UnitOfWork
 from nexus.domain.errors import NotFound
 from nexus.domain.ids import new_id
-from nexus.domain.payment_intent import PaymentIntent, new_payment_intent
+from nexus.domain.payment_intent import PaymentIntent, new_payment_intent, validate_metadata
 from nexus.domain.status import CaptureMethod
 from nexus.services.events import record_intent_events
 from nexus.services.idempotency import run_once
@@ -64,6 +64,9 @@ async def create(
     metadata: dict[str, Any] | None,
     idempotency_key: str,
 ) -> IntentResult:
+    # Validated before the request is fingerprinted: a pathological value (metadata nested
+    # hundreds deep) must be refused as INVALID_INPUT, not recursed into.
+    metadata = validate_metadata(metadata)
     arguments = {
         "amount": amount,
         "currency": currency,
