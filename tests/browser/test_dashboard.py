@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
+from nexus.webhooks.signing import verify
 from tests.browser.chromium import require_chromium
 
 require_chromium()
@@ -14,6 +20,7 @@ from tests.api.flows import create_intent, process_intent  # noqa: E402
 from tests.api.gql import GET  # noqa: E402
 from tests.browser.conftest import PHONE, fits_width, screenshot  # noqa: E402
 from tests.conftest import ServerProcess  # noqa: E402
+from tests.webhooks.receiver import Receiver  # noqa: E402
 
 
 async def sign_in(page: Page, server: ServerProcess, secret_key: str) -> None:
@@ -98,3 +105,61 @@ async def test_a_publishable_key_is_refused(
     await page.get_by_role("button", name="Use this key").click()
     await expect(page.locator("#key-error")).to_contain_text("UNAUTHENTICATED")
     assert await page.evaluate("sessionStorage.getItem('nexus.demo.secretKey')") is None
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    running = Receiver().start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+async def test_webhook_panel_creates_rotates_and_resends(
+    desktop_page: Page, live_server: ServerProcess, merchant: dict[str, Any], receiver: Receiver
+) -> None:
+    page = desktop_page
+    await sign_in(page, live_server, merchant["secretKey"])
+    name = f"dash-{uuid.uuid4().hex[:8]}"
+    url = receiver.endpoint(name)
+    await page.get_by_label("Endpoint URL").fill(url)
+    await page.get_by_role("button", name="Add endpoint").click()
+    first_secret = await shown_secret(page)
+    await expect(page.locator("#endpoints tbody tr")).to_contain_text(url)
+
+    intent = await create_intent(merchant["client"])
+    await process_intent(merchant["client"], intent["id"])
+    delivered = await receiver.wait_for(name, 3)
+    # The secret the page showed is the one that signs the deliveries.
+    for request in delivered:
+        verify(request.body, request.headers, first_secret)
+
+    await page.locator(f'#intents tbody tr[data-id="{intent["id"]}"]').get_by_role("button").click()
+    events = page.locator("#intent-events > li")
+    await expect(events).to_have_count(3)
+    await expect(events.filter(has_text="payment_intent.succeeded")).to_contain_text(f"{url}: succeeded")
+    await expect(events.filter(has_text="payment_intent.succeeded")).to_contain_text(": 200 in ")
+
+    await page.get_by_role("button", name="I have copied it").click()
+    await expect(page.locator("#endpoint-secret")).to_be_hidden()
+    await page.get_by_role("button", name=f"Rotate the secret of {url}").click()
+    second_secret = await shown_secret(page)
+    assert second_secret != first_secret
+
+    succeeded = events.filter(has_text="payment_intent.succeeded")
+    event_id = await succeeded.get_attribute("data-id")
+    await succeeded.get_by_role("button", name=f"Resend {event_id}").click()
+    await expect(page.locator("#action-result")).to_contain_text(f"Resent {event_id}")
+    resent = (await receiver.wait_for(name, 4))[3]
+    assert resent.webhook_id == event_id
+    # During the rotation both secrets sign.
+    verify(resent.body, resent.headers, first_secret)
+    verify(resent.body, resent.headers, second_secret)
+    await screenshot(page, "dashboard-webhooks")
+
+
+async def shown_secret(page: Page) -> str:
+    value = page.locator("#endpoint-secret-value")
+    await expect(value).to_have_text(re.compile(r"^whsec_"))
+    return await value.inner_text()
