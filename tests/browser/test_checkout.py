@@ -107,6 +107,22 @@ async def test_three_d_secure_dialog_completes_payment(phone_page: Page, live_se
     assert (await server_status(live_server, session))["status"] == "SUCCEEDED"
 
 
+async def test_failed_three_d_secure_explains_and_allows_another_card(
+    phone_page: Page, live_server: ServerProcess
+) -> None:
+    page = phone_page
+    session = await open_checkout(page, live_server)
+    await fill_card(page, "4000 0027 6000 3184")
+    await page.get_by_role("button", name="Pay $20.00").click()
+    dialog = page.get_by_role("dialog", name="3-D Secure authentication")
+    await dialog.get_by_role("button", name="Fail authentication").click()
+
+    await expect(page.locator("#payment-status")).to_have_attribute("data-status", "FAILED")
+    await expect(page.locator("#payment-error")).to_contain_text("payment_intent_authentication_failure")
+    await expect(page.get_by_role("button", name="Pay $20.00")).to_be_enabled()
+    assert (await server_status(live_server, session))["status"] == "FAILED"
+
+
 async def test_client_side_checks_stop_a_bad_card(phone_page: Page, live_server: ServerProcess) -> None:
     page = phone_page
     session = await open_checkout(page, live_server)

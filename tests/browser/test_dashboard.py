@@ -163,3 +163,34 @@ async def shown_secret(page: Page) -> str:
     value = page.locator("#endpoint-secret-value")
     await expect(value).to_have_text(re.compile(r"^whsec_"))
     return await value.inner_text()
+
+
+async def test_capture_and_cancel_buttons(
+    desktop_page: Page, live_server: ServerProcess, merchant: dict[str, Any]
+) -> None:
+    page = desktop_page
+    manual = await create_intent(merchant["client"], amount=5000, captureMethod="MANUAL")
+    await process_intent(merchant["client"], manual["id"])
+    untouched = await create_intent(merchant["client"], amount=700)
+    await sign_in(page, live_server, merchant["secretKey"])
+    detail = page.locator("#detail")
+
+    await page.get_by_role("button", name=f"Details of {manual['id']}").click()
+    await expect(detail.get_by_role("button", name="Capture")).to_be_enabled()
+    await expect(detail.get_by_role("button", name="Refund")).to_be_disabled()
+    await detail.get_by_label("Amount in minor units").fill("3000")
+    await detail.get_by_role("button", name="Capture").click()
+    await expect(page.locator("#action-result")).to_contain_text("SUCCEEDED")
+    await expect(page.locator(f'#intents tbody tr[data-id="{manual["id"]}"]')).to_have_attribute(
+        "data-status", "SUCCEEDED"
+    )
+
+    await page.get_by_role("button", name=f"Details of {untouched['id']}").click()
+    await detail.get_by_role("button", name="Cancel payment").click()
+    await expect(page.locator("#action-result")).to_contain_text("CANCELED")
+    await expect(detail.get_by_role("button", name="Cancel payment")).to_be_disabled()
+
+    captured = await merchant["client"].data(GET, {"id": manual["id"], "secret": None})
+    assert captured["paymentIntent"]["amountReceived"] == 3000
+    canceled = await merchant["client"].data(GET, {"id": untouched["id"], "secret": None})
+    assert canceled["paymentIntent"]["status"] == "CANCELED"
