@@ -71,8 +71,16 @@ async def test_pay_with_4242_shows_succeeded_live(phone_page: Page, live_server:
 async def test_insufficient_funds_shows_readable_decline(phone_page: Page, live_server: ServerProcess) -> None:
     page = phone_page
     session = await open_checkout(page, live_server)
-    await fill_card(page, "4000 0000 0000 9995")
-    await page.get_by_role("button", name="Pay $20.00").click()
+    # Keyboard only: the fields come in reading order and Enter pays.
+    await page.get_by_label("Card number").focus()
+    await page.keyboard.type("4000 0000 0000 9995")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Expiry (MM/YY)")).to_be_focused()
+    await page.keyboard.type("12/34")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Security code (CVC)")).to_be_focused()
+    await page.keyboard.type("123")
+    await page.keyboard.press("Enter")
 
     await expect(page.locator("#payment-status")).to_have_attribute("data-status", "FAILED")
     alert = page.get_by_role("alert").filter(has_text="insufficient funds")
