@@ -33,9 +33,10 @@ SUBSCRIBE_WAIT_S = 15.0
 def assets(live_server: ServerProcess) -> Iterator[dict[str, Asset]]:
     html = httpx.get(f"{live_server.url}/graphql", headers={"Accept": "text/html"}, timeout=30).text
     try:
-        yield mirror(html)
+        found = mirror(html)
     except FileNotFoundError as error:
         pytest.skip(f"GraphiQL's assets are unavailable offline: {error}")
+    yield found
 
 
 async def open_graphiql(page: Page, server: ServerProcess, assets: dict[str, Asset], query: str, key: str) -> None:
