@@ -65,3 +65,8 @@ async def test_malformed_requests_get_400(http: httpx.AsyncClient) -> None:
 async def test_unexpected_keys_in_error_are_never_echoed(merchant: dict[str, Any]) -> None:
     body = await merchant["client"].raw("{ me { id } }", key="sk_test_secretvalue123")
     assert "secretvalue123" not in str(body)
+
+
+async def test_unknown_routes_get_404_json(http: httpx.AsyncClient) -> None:
+    response = await http.get("/nope")
+    assert response.status_code == 404 and response.json()["error"] == "not_found"

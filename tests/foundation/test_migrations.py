@@ -61,3 +61,23 @@ def test_help_names_every_command() -> None:
     serve = subprocess.run([sys.executable, "-m", "nexus.cli", "serve", "--help"], capture_output=True, text=True)
     for flag in ("--host", "--port", "--workers", "--reload"):
         assert flag in serve.stdout
+
+
+def test_readiness_sees_pending_migrations(server_url: str) -> None:
+    from nexus.config import Settings
+    from nexus.db.engine import create_engine
+
+    url, _ = _scratch(server_url)
+    head = migrations.head_revision(url)
+
+    async def ready() -> bool:
+        engine = create_engine(url, Settings(DATABASE_URL=url), pool_size=1)
+        try:
+            return await migrations.at_head(engine, head)
+        finally:
+            await engine.dispose()
+
+    migrations.upgrade(url, "0001")
+    assert asyncio.run(ready()) is False
+    migrations.upgrade(url)
+    assert asyncio.run(ready()) is True
