@@ -228,3 +228,18 @@ async def test_requeue_failed_deliveries_after_an_outage(shop: dict[str, Any], r
     nodes = await wait_until(client, lambda n: all(d["status"] == "succeeded" for d in deliveries(n)))
     for delivery in deliveries(nodes):
         assert [a["statusCode"] for a in delivery["attempts"]][-1] == 200
+
+
+async def test_delivery_metrics_are_exported(shop: dict[str, Any], receiver: Receiver, hook_http: Any) -> None:
+    client = shop["client"]
+    path = name()
+    await create_endpoint(client, receiver.endpoint(path), ["payment_intent.created"])
+    await create_intent(client)
+    await wait_until(client, all_final)
+
+    text = (await hook_http.get("/metrics")).text
+    samples = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines() if line.startswith("nexus_")}
+    assert samples['nexus_webhook_deliveries_total{outcome="succeeded"}'] >= 1
+    assert samples['nexus_webhook_attempts_total{outcome="succeeded"}'] >= 1
+    assert samples["nexus_webhook_attempt_duration_seconds_count"] >= 1
+    assert "nexus_webhook_queue_depth" in samples and "nexus_webhook_oldest_due_age_seconds" in samples
