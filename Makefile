@@ -40,8 +40,15 @@ test: lint typecheck
 chaos: $(STAMP)
 	NEXUS_CHAOS_LONG=1 $(BIN)/pytest tests/chaos -q -s
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.run
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	@echo ">> installing the bench extra (matplotlib for the chart); wrk comes from apt: apt-get install -y wrk"
+	$(BIN)/python -m pip install --quiet --progress-bar off -e ".[dev,bench]"
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .nexus .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,307 @@
+"""The limit: the gateway's SQL for each request, sent straight to PostgreSQL.
+
+Each transaction below is the list of statements `bench.sqltrace` logs for one
+request of the scenario (run.py prints both counts side by side so a drift
+shows), with the same round-trips: BEGIN, each statement, COMMIT/ROLLBACK.
+No HTTP, no GraphQL, no ORM: only asyncpg with prepared statements. The same
+statements also go to pgbench as custom scripts (`pgbench_script`).
+
+Intents for the processing scenario are pre-made rows `bl_<n>` of a baseline
+merchant, so both baselines can address them without a round-trip of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+
+from bench.loadgen import RunResult, run_closed_loop
+
+# The gateway holds at most workers × (pool 10 + overflow 10) = 40 connections; give the baseline as many.
+MAX_POOL = 40
+BASELINE_INTENTS = 200_000  # enough pre-made intents that random picks in (b) rarely collide
+
+AUTH = (
+    "SELECT api_keys.id, api_keys.merchant_id, api_keys.kind FROM api_keys "
+    "WHERE api_keys.key_hash = $1 AND (api_keys.expires_at IS NULL OR api_keys.expires_at > $2)"
+)
+CLAIM = (
+    "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, locked_at, recovery_point, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, 'started', $6) ON CONFLICT (scope, key) DO NOTHING RETURNING idempotency_keys.id"
+)
+GET_KEY_LOCKED = (
+    "SELECT id, scope, key, operation, fingerprint, locked_at, recovery_point, recovery_data, response, created_at "
+    "FROM idempotency_keys WHERE scope = $1 AND key = $2 FOR UPDATE"
+)
+FINISH = (
+    "UPDATE idempotency_keys SET locked_at = NULL, recovery_point = 'finished', response = $3::jsonb "
+    "WHERE scope = $1 AND key = $2"
+)
+RECOVERY_POINT = (
+    "UPDATE idempotency_keys SET locked_at = $3, recovery_point = 'attempt_created', recovery_data = $4::jsonb "
+    "WHERE scope = $1 AND key = $2"
+)
+INSERT_INTENT = (
+    "INSERT INTO payment_intents (id, merchant_id, amount, currency, status, capture_method, amount_capturable, "
+    "amount_received, amount_refunded, client_secret, description, metadata, last_payment_error, "
+    "cancellation_reason, version, created_at, updated_at) "
+    "VALUES ($1, $2, 2000, 'usd', 'CREATED', 'AUTOMATIC', 0, 0, 0, $3, NULL, NULL, NULL, NULL, 1, $4, $4)"
+)
+INSERT_EVENT = (
+    "INSERT INTO events (id, merchant_id, type, api_version, data, payment_intent_id, payment_intent_version, "
+    "intent_snapshot, idempotency_key, created_at) "
+    "VALUES ($1, $2, $3, '2026-11-28', $4::jsonb, $5, $6, $7::jsonb, $8, $9)"
+)
+INTENT_COLUMNS = (
+    "id, merchant_id, amount, currency, status, capture_method, amount_capturable, amount_received, "
+    "amount_refunded, description, metadata, last_payment_error, cancellation_reason, version, created_at, updated_at"
+)
+GET_INTENT = f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2"
+GET_INTENT_LOCKED = GET_INTENT + " FOR UPDATE"
+SAVE_INTENT = (
+    "UPDATE payment_intents SET status = $3, amount_capturable = 0, amount_received = $4, amount_refunded = 0, "
+    "last_payment_error = NULL, cancellation_reason = NULL, version = version + 1, updated_at = $5 "
+    "WHERE id = $1 AND merchant_id = $2"
+)
+INSERT_ATTEMPT = (
+    "INSERT INTO payment_attempts (id, merchant_id, payment_intent_id, card_brand, card_last4, card_fingerprint, "
+    "card_exp_month, card_exp_year, card_ciphertext, outcome, risk_score, risk_level, risk_reasons, network_status, "
+    "idempotency_key, created_at) VALUES ($1, $2, $3, 'visa', '4242', $4, 12, 2034, $5, 'pending', 0, 'NORMAL', "
+    "'{}', 'pending', $6, $7)"
+)
+BANK_DECISION = "SELECT decision FROM bank_authorizations WHERE attempt_id = $1 AND authenticated = false"
+GET_ATTEMPT = (
+    "SELECT id, merchant_id, payment_intent_id, card_brand, card_last4, card_fingerprint, card_exp_month, "
+    "card_exp_year, card_ciphertext, outcome, decline_code, risk_score, risk_level, risk_reasons, network_status, "
+    "idempotency_key, created_at FROM payment_attempts WHERE id = $1"
+)
+CIPHERTEXT = "SELECT card_ciphertext FROM payment_attempts WHERE id = $1"
+RECENT_DECLINES = (
+    "SELECT count(*) FROM payment_attempts WHERE merchant_id = $1 AND card_fingerprint = $2 AND created_at >= $3 "
+    "AND outcome IN ('declined', 'blocked')"
+)
+RECORD_DECISION = (
+    "INSERT INTO bank_authorizations (attempt_id, authenticated, decision) VALUES ($1, false, $2::jsonb) "
+    "ON CONFLICT DO NOTHING"
+)
+RESOLVE_ATTEMPT = (
+    "UPDATE payment_attempts SET card_ciphertext = NULL, outcome = 'succeeded', decline_code = NULL, risk_score = 8, "
+    "risk_level = 'NORMAL', risk_reasons = '{}', network_status = 'approved_by_network', resolved_at = now() "
+    "WHERE id = $1"
+)
+CLIENT_SECRET = "SELECT client_secret FROM payment_intents WHERE id = $1 AND merchant_id = $2"
+LIST = f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51"
+
+DECISION = {
+    "outcome": "succeeded",
+    "decline_code": None,
+    "risk_score": 8,
+    "risk_level": "NORMAL",
+    "risk_reasons": [],
+    "network_status": "approved_by_network",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who the baseline acts as: the gateway's merchant (reads) and a baseline merchant (writes)."""
+
+    key_hash: str
+    merchant_id: str  # writes go here, so the gateway's merchant keeps its own rows
+    read_merchant_id: str  # (e) reads the same page the gateway serves
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _event_json(intent_id: str, status: str, version: int) -> str:
+    # About the size of the gateway's event payload (a full Stripe-like intent object).
+    return json.dumps(
+        {
+            "object": {
+                "id": intent_id,
+                "object": "payment_intent",
+                "amount": 2000,
+                "currency": "usd",
+                "status": status,
+                "version": version,
+                "metadata": {},
+                "livemode": False,
+                "capture_method": "automatic",
+            }
+        }
+    )
+
+
+async def _auth(conn: asyncpg.Connection, t: Target) -> None:
+    tx = conn.transaction()
+    await tx.start()
+    await conn.fetchrow(AUTH, t.key_hash, now())
+    await tx.rollback()
+
+
+async def create(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
+    if auth:
+        await _auth(conn, t)
+    key, intent_id, at = f"blk-{os.getpid()}-{n}-{secrets.token_hex(4)}", "bl_c" + secrets.token_hex(10), now()
+    async with conn.transaction():
+        await conn.fetchrow(CLAIM, t.merchant_id, key, "createPaymentIntent", secrets.token_hex(32), None, at)
+        await conn.execute(INSERT_INTENT, intent_id, t.merchant_id, "pi_secret_" + secrets.token_hex(12), at)
+        event = _event_json(intent_id, "created", 1)
+        await conn.execute(
+            INSERT_EVENT,
+            "evt_" + secrets.token_hex(10),
+            t.merchant_id,
+            "payment_intent.created",
+            event,
+            intent_id,
+            1,
+            event,
+            key,
+            at,
+        )
+        await conn.execute(FINISH, t.merchant_id, key, event)
+
+
+async def process(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
+    import random
+
+    if auth:
+        await _auth(conn, t)
+    key, attempt_id, at = f"blp-{os.getpid()}-{n}-{secrets.token_hex(4)}", "pa_" + secrets.token_hex(10), now()
+    intent_id = f"bl_{random.randrange(BASELINE_INTENTS)}"
+    fp = hashlib.sha256(b"4242424242424242").hexdigest()
+    async with conn.transaction():  # phase 1
+        await conn.fetchrow(CLAIM, t.merchant_id, key, "processPaymentIntent", secrets.token_hex(32), at, at)
+        await conn.fetchrow(GET_INTENT_LOCKED, intent_id, t.merchant_id)
+        await conn.execute(INSERT_ATTEMPT, attempt_id, t.merchant_id, intent_id, fp, secrets.token_bytes(60), key, at)
+        await conn.execute(SAVE_INTENT, intent_id, t.merchant_id, "PROCESSING", 0, at)
+        event = _event_json(intent_id, "processing", 2)
+        await conn.execute(
+            INSERT_EVENT,
+            "evt_" + secrets.token_hex(10),
+            t.merchant_id,
+            "payment_intent.processing",
+            event,
+            intent_id,
+            2,
+            event,
+            key,
+            at,
+        )
+        await conn.execute(RECOVERY_POINT, t.merchant_id, key, at, json.dumps({"attempt_id": attempt_id}))
+    async with conn.transaction():  # the bank
+        await conn.fetchrow(BANK_DECISION, attempt_id)
+        await conn.fetchrow(GET_ATTEMPT, attempt_id)
+        await conn.fetchval(CIPHERTEXT, attempt_id)
+        await conn.fetchrow(GET_INTENT, intent_id, t.merchant_id)
+        await conn.fetchval(RECENT_DECLINES, t.merchant_id, fp, at)
+        await conn.execute(RECORD_DECISION, attempt_id, json.dumps(DECISION))
+        await conn.fetchrow(BANK_DECISION, attempt_id)
+    async with conn.transaction():  # phase 2
+        await conn.fetchrow(GET_ATTEMPT, attempt_id)
+        await conn.fetchrow(GET_INTENT_LOCKED, intent_id, t.merchant_id)
+        await conn.execute(RESOLVE_ATTEMPT, attempt_id)
+        await conn.execute(SAVE_INTENT, intent_id, t.merchant_id, "SUCCEEDED", 2000, at)
+        event = _event_json(intent_id, "succeeded", 3)
+        await conn.execute(
+            INSERT_EVENT,
+            "evt_" + secrets.token_hex(10),
+            t.merchant_id,
+            "payment_intent.succeeded",
+            event,
+            intent_id,
+            3,
+            event,
+            key,
+            at,
+        )
+        await conn.execute(FINISH, t.merchant_id, key, event)
+
+
+async def replay(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
+    if auth:
+        await _auth(conn, t)
+    tx = conn.transaction()
+    await tx.start()
+    await conn.fetchrow(CLAIM, t.merchant_id, "bl-replay", "createPaymentIntent", "f" * 64, None, now())
+    await conn.fetchrow(GET_KEY_LOCKED, t.merchant_id, "bl-replay")
+    await tx.rollback()
+    tx = conn.transaction()  # the clientSecret field: the stored response never holds it
+    await tx.start()
+    await conn.fetchval(CLIENT_SECRET, "bl_0", t.merchant_id)
+    await tx.rollback()
+
+
+async def read_page(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
+    if auth:
+        await _auth(conn, t)
+    tx = conn.transaction()
+    await tx.start()
+    await conn.fetch(LIST, t.read_merchant_id)
+    await tx.rollback()
+
+
+Transaction = Callable[[asyncpg.Connection, Target, int, bool], Awaitable[None]]
+TRANSACTIONS: dict[str, Transaction] = {"a": create, "b": process, "d": replay, "e": read_page}
+
+
+async def prepare(dsn: str, target: Target) -> None:
+    """Baseline rows: `bl_<n>` intents to process and the replay key's stored answer."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO payment_intents (id, merchant_id, amount, currency, status, capture_method, "
+            "amount_capturable, amount_received, amount_refunded, client_secret, version, created_at, updated_at) "
+            "SELECT 'bl_' || n, $1, 2000, 'usd', 'CREATED', 'AUTOMATIC', 0, 0, 0, 'pi_secret_bl', 1, now(), now() "
+            "FROM generate_series(0, $2 - 1) AS n ON CONFLICT DO NOTHING",
+            target.merchant_id,
+            BASELINE_INTENTS,
+        )
+        await conn.execute(
+            "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, recovery_point, response, created_at) "
+            "VALUES ($1, 'bl-replay', 'createPaymentIntent', $2, 'finished', '{}'::jsonb, now()) "
+            "ON CONFLICT DO NOTHING",
+            target.merchant_id,
+            "f" * 64,
+        )
+        await conn.execute("ANALYZE payment_intents")
+    finally:
+        await conn.close()
+
+
+async def run(dsn: str, target: Target, scenario: str, count: int, concurrency: int, auth: bool) -> RunResult:
+    transaction = TRANSACTIONS[scenario]
+    size = min(concurrency, MAX_POOL)
+    pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size)
+    assert pool is not None
+    try:
+
+        def make_step(worker: int) -> Callable[[int], Awaitable[str | None]]:
+            async def step(n: int) -> str | None:
+                async with pool.acquire() as conn:
+                    await transaction(conn, target, n, auth)
+                return None
+
+            return step
+
+        return await run_closed_loop(count, concurrency, make_step)
+    finally:
+        await pool.close()
+
+
+def timed(fn: Callable[[], Awaitable[RunResult]]) -> RunResult:
+    start = time.perf_counter()
+    result = asyncio.run(fn())
+    result.extra["wall"] = time.perf_counter() - start
+    return result

@@ -1,0 +1,416 @@
+"""`make bench`: the gateway against its physical limit, every scenario, one command.
+
+    .venv/bin/python -m bench.run [--count 2000] [--warmup 200] [--concurrency 1,8,32,128]
+                                  [--scenarios abcde] [--no-scaling] [--publish]
+
+Starts `nexus serve --workers 2` on a fresh embedded data dir (rate limit off,
+bank latency 0, synchronous_commit on), logs the SQL each request sends, then
+runs every scenario at every concurrency through wrk (or the Python client),
+and the same SQL through asyncpg and pgbench. Writes bench/results/results.json,
+report.md and chart.png (`--publish` also copies the chart to bench/chart.png).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench import baseline, fixtures, lifecycle, loadgen, pgbench, report, scenarios, sqltrace, wrk
+from bench.loadgen import RunResult
+from bench.server import Database, Gateway, cpu_seconds, postgres_pids
+from nexus.crypto import hash_api_key
+
+HERE = Path(__file__).resolve().parent
+HOST = "127.0.0.1"
+# Requests logged one by one to count statements: enough that background loops show as fractions.
+TRACE_REQUESTS = 10
+STARTED = time.monotonic()
+
+
+def say(message: str) -> None:
+    print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", flush=True)
+
+
+@dataclass
+class Row:
+    scenario: str
+    system: str  # gateway | asyncpg | pgbench
+    concurrency: int
+    requests: int
+    seconds: float
+    throughput: float
+    p50: float
+    p99: float
+    bad: int
+    generator_cpu_ms_per_request: float
+    api_cpu_ms_per_request: float = 0.0
+    db_cpu_ms_per_request: float = 0.0
+    note: str = ""
+
+
+@dataclass
+class Results:
+    machine: dict[str, str]
+    settings: dict[str, Any]
+    rows: list[Row] = field(default_factory=list)
+    traces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    scaling: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _row(scenario: str, system: str, c: int, r: RunResult, **extra: Any) -> Row:
+    per = 1000 / r.requests if r.requests else 0.0
+    return Row(
+        scenario=scenario,
+        system=system,
+        concurrency=c,
+        requests=r.requests,
+        seconds=round(r.seconds, 3),
+        throughput=round(r.throughput, 1),
+        p50=round(r.percentile(50), 2),
+        p99=round(r.percentile(99), 2),
+        bad=r.bad,
+        generator_cpu_ms_per_request=round(r.generator_cpu_s * per, 3),
+        **extra,
+    )
+
+
+def machine_info(dsn: str) -> dict[str, str]:
+    def sh(command: str) -> str:
+        try:
+            return subprocess.run(command, shell=True, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return "?"
+
+    async def pg() -> tuple[str, str, str]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            version = await conn.fetchval("SHOW server_version")
+            sync = await conn.fetchval("SHOW synchronous_commit")
+            fsync = await conn.fetchval("SHOW fsync")
+        finally:
+            await conn.close()
+        return version, sync, fsync
+
+    version, sync, fsync = asyncio.run(pg())
+    return {
+        "cpu": sh("lscpu | grep -E 'Model name|^CPU\\(s\\)' | sed 's/  */ /g' | paste -sd';'"),
+        "memory": sh("free -g | awk '/Mem:/ {print $2 \" GiB\"}'"),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "postgresql": version,
+        "synchronous_commit": sync,
+        "fsync": fsync,
+        "wrk": sh("wrk -v 2>&1 | head -1") if wrk.available() else "not installed",
+        "load_average_at_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.data_dir = Path(tempfile.mkdtemp(prefix="nexus-bench-"))
+        self.db = Database.start(self.data_dir)
+        self.gateway: Gateway | None = None
+        self.use_wrk = args.generator == "wrk" or (args.generator == "auto" and wrk.available())
+        self.results = Results(machine=machine_info(self.db.dsn), settings=vars(args).copy())
+        self.results.settings["generator"] = "wrk" if self.use_wrk else "python (asyncio, raw HTTP/1.1)"
+
+    # -- server ---------------------------------------------------------------------------------
+    def start_gateway(self, workers: int) -> Gateway:
+        port = _free_port()
+        say(f"starting nexus serve --workers {workers} on :{port} (data dir {self.data_dir})")
+        self.gateway = Gateway(self.data_dir, workers, port, self.data_dir / f"server-{workers}.log").start()
+        return self.gateway
+
+    def stop_gateway(self) -> None:
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+
+    # -- one measured run ---------------------------------------------------------------------
+    def gateway_run(self, scenario: str, count: int, c: int, key: str, ids: list[str]) -> RunResult:
+        gw = self.gateway
+        assert gw is not None
+        s = scenarios.SCENARIOS[scenario]
+        variables = {"a": {"k": "__KEY__"}, "b": {"k": "__KEY__", "id": "__ID__"}, "d": scenarios.REPLAY_KEY_VARIABLES}
+        query = {"a": scenarios.CREATE, "b": scenarios.PROCESS, "d": scenarios.CREATE, "e": scenarios.LIST}[scenario]
+        template = scenarios.body(query, variables.get(scenario))
+        nonce = uuid.uuid4().hex[:10]
+        if self.use_wrk:
+            return wrk.run(gw.url, template, count, c, nonce, s.expect, key, ids)
+        return asyncio.run(loadgen.gateway_run(HOST, gw.port, key, template, count, c, nonce, s.expect, ids))
+
+    def measured(self, scenario: str, c: int, run: Any) -> tuple[RunResult, float, float]:
+        """Run and return (result, API CPU s, PostgreSQL CPU s) spent during it."""
+        assert self.gateway is not None
+        api, db = self.gateway.api_pids(), postgres_pids(self.db.embedded.pgdata)
+        api0, db0 = cpu_seconds(api), cpu_seconds(db)
+        result: RunResult = run()
+        return result, cpu_seconds(api) - api0, cpu_seconds(postgres_pids(self.db.embedded.pgdata)) - db0
+
+    def record(self, scenario: str, system: str, c: int, r: RunResult, api_s: float = 0.0, db_s: float = 0.0) -> None:
+        per = 1000 / r.requests if r.requests else 0.0
+        row = _row(
+            scenario,
+            system,
+            c,
+            r,
+            api_cpu_ms_per_request=round(api_s * per, 3),
+            db_cpu_ms_per_request=round(db_s * per, 3),
+        )
+        self.results.rows.append(row)
+        flag = f"  !! {r.bad} bad answers, e.g. {r.bad_sample[:200]}" if r.bad else ""
+        say(
+            f"  ({scenario}) {system:8s} c={c:<3d} {row.throughput:8.1f} req/s  p50 {row.p50:7.2f} ms"
+            f"  p99 {row.p99:7.2f} ms  [{row.requests} req]{flag}"
+        )
+        if r.bad and not self.args.keep_going:
+            raise SystemExit(f"bench: scenario ({scenario}) got wrong answers; see {self.data_dir}/server-*.log")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+async def _trace_all(bench: Bench, merchant: fixtures.Merchant) -> dict[str, sqltrace.Trace]:
+    gw = bench.gateway
+    assert gw is not None
+    conn = loadgen.Connection(HOST, gw.port, merchant.secret_key)
+    ids: list[str] = []
+
+    async def send(query: str, variables: dict[str, str]) -> dict[str, Any]:
+        status, raw = await conn.post(scenarios.body(query, variables))
+        body: dict[str, Any] = json.loads(raw)
+        if status != 200 or body.get("errors"):
+            raise RuntimeError(f"trace request failed: {raw[:300]!r}")
+        return body
+
+    async def a() -> None:
+        for _ in range(TRACE_REQUESTS):
+            body = await send(scenarios.CREATE, {"k": uuid.uuid4().hex})
+            ids.append(body["data"]["createPaymentIntent"]["paymentIntent"]["id"])
+
+    async def b() -> None:
+        for intent_id in ids:
+            await send(scenarios.PROCESS, {"k": uuid.uuid4().hex, "id": intent_id})
+
+    async def d() -> None:
+        await send(scenarios.CREATE, scenarios.REPLAY_KEY_VARIABLES)  # the stored answer every replay returns
+        for _ in range(TRACE_REQUESTS):
+            await send(scenarios.CREATE, scenarios.REPLAY_KEY_VARIABLES)
+
+    async def e() -> None:
+        for _ in range(TRACE_REQUESTS):
+            await send(scenarios.LIST, {})
+
+    traces = {}
+    try:
+        for name, action in (("a", a), ("b", b), ("d", d), ("e", e)):
+            traces[name] = await sqltrace.trace(bench.db.dsn, bench.db.embedded.pgdata, TRACE_REQUESTS, action)
+    finally:
+        await conn.close()
+    return traces
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.generator in ("auto", "wrk") and not wrk.available():
+        print(f"bench: {wrk.INSTALL_HINT}.", file=sys.stderr)
+        if args.generator == "wrk":
+            sys.exit(2)
+        print("bench: falling back to the Python client (costs more CPU; numbers are lower).", file=sys.stderr)
+    if not pgbench.available():
+        sys.exit(f"bench: pgbench not found at {pgbench.PGBENCH}; reinstall with `make install`")
+    load = os.getloadavg()
+    say(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores")
+    if load[0] > 0.5 * (os.cpu_count() or 1):
+        say("  note: the machine is busy; numbers will be noisy. Take final numbers on a quiet machine.")
+    bench = Bench(args)
+    try:
+        run_all(bench)
+    finally:
+        bench.stop_gateway()
+        bench.db.stop()
+        if not args.keep_data:
+            shutil.rmtree(bench.data_dir, ignore_errors=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bench.results.machine["load_average_at_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    (out / "results.json").write_text(json.dumps(asdict(bench.results), indent=2))
+    report.write(bench.results, out)
+    if args.publish:
+        shutil.copy(out / "chart.png", HERE / "chart.png")
+    say(f"done: {out / 'report.md'}, {out / 'chart.png'}, {out / 'results.json'}")
+
+
+def run_all(bench: Bench) -> None:
+    args = bench.args
+    levels = [int(x) for x in args.concurrency.split(",")]
+    wanted = [s for s in "abdec" if s in args.scenarios]
+    gw = bench.start_gateway(args.workers)
+    merchant = asyncio.run(fixtures.signup(HOST, gw.port, "bench gateway merchant"))
+    other = asyncio.run(fixtures.signup(HOST, gw.port, "bench baseline merchant"))
+    target = baseline.Target(
+        key_hash=hash_api_key(merchant.secret_key), merchant_id=other.id, read_merchant_id=merchant.id
+    )
+    say("logging the SQL of each request (log_statement = all) …")
+    traces = asyncio.run(_trace_all(bench, merchant))
+    for name, t in traces.items():
+        bench.results.traces[name] = {
+            "statements_per_request": round(t.statements_per_request, 2),
+            "per_request": [[round(n, 2), sql[:160]] for n, sql in t.per_request],
+            "background": [[round(n, 2), sql[:160]] for n, sql in t.background],
+        }
+        say(f"  ({name}) {t.statements_per_request:.1f} statements per request (BEGIN/COMMIT included)")
+    auth = any("FROM api_keys" in sql and n >= 0.5 for n, sql in traces["a"].per_request)
+    bench.results.settings["baseline_includes_auth_lookup"] = auth
+    say(f"  API-key lookup per request: {'yes' if auth else 'no (cached)'}; the baselines do the same")
+    asyncio.run(baseline.prepare(bench.db.dsn, target))
+
+    for scenario in wanted:
+        say(f"scenario ({scenario}) {scenarios.SCENARIOS[scenario].title}")
+        for c in levels:
+            if scenario == "c":
+                _lifecycle(bench, merchant, c)
+                continue
+            _cell(bench, merchant, target, scenario, c, auth)
+    assert bench.gateway is not None
+    bench.results.peak_rss_mb = {str(pid): round(mb, 1) for pid, mb in bench.gateway.peak_rss_mb().items()}
+    say(f"peak RSS per API process (VmHWM): {bench.results.peak_rss_mb} MB")
+    if args.scaling and "a" in wanted:
+        _scaling(bench, merchant)
+
+
+def _cell(
+    bench: Bench, merchant: fixtures.Merchant, target: baseline.Target, scenario: str, c: int, auth: bool
+) -> None:
+    """One scenario at one concurrency: warm-up, the gateway, then both baselines."""
+    args = bench.args
+    ids = _ids_for(bench, merchant, scenario, args.count + args.warmup + 2 * c)
+    warm, rest = ids[: args.warmup + c], ids[args.warmup + c :]
+    bench.gateway_run(scenario, args.warmup, c, merchant.secret_key, warm)
+    r, api_s, db_s = bench.measured(
+        scenario, c, lambda: bench.gateway_run(scenario, args.count, c, merchant.secret_key, rest)
+    )
+    bench.record(scenario, "gateway", c, r, api_s, db_s)
+    r = baseline.timed(lambda: baseline.run(bench.db.dsn, target, scenario, args.count, c, auth))
+    bench.record(scenario, "asyncpg", c, r)
+    r = pgbench.run(bench.db.socket_dir, scenario, target, args.count, c, auth)
+    bench.record(scenario, "pgbench", c, r)
+
+
+def _ids_for(bench: Bench, merchant: fixtures.Merchant, scenario: str, needed: int) -> list[str]:
+    """Scenario (b) processes intents that (a) created; make more through the API if (a) left too few."""
+    if scenario != "b":
+        return []
+    ids = asyncio.run(fixtures.created_intents(bench.db.dsn, merchant.id))
+    if len(ids) < needed:
+        gw = bench.gateway
+        assert gw is not None
+        template = scenarios.body(scenarios.CREATE, {"k": "__KEY__"})
+        asyncio.run(
+            loadgen.gateway_run(
+                HOST,
+                gw.port,
+                merchant.secret_key,
+                template,
+                needed - len(ids),
+                8,
+                uuid.uuid4().hex,
+                '"userErrors":[]',
+                [],
+            )
+        )
+        ids = asyncio.run(fixtures.created_intents(bench.db.dsn, merchant.id))
+    return ids[:needed]
+
+
+def _lifecycle(bench: Bench, merchant: fixtures.Merchant, c: int) -> None:
+    gw = bench.gateway
+    assert gw is not None
+    args = bench.args
+
+    rejected = 0
+
+    async def go() -> RunResult:
+        nonlocal rejected
+        receiver = lifecycle.Receiver("")
+        await receiver.start()
+        try:
+            receiver.secret = await fixtures.create_endpoint(
+                HOST, gw.port, merchant, f"http://{HOST}:{receiver.port}/hook", ["payment_intent.succeeded"]
+            )
+            await lifecycle.run(HOST, gw.port, merchant.secret_key, receiver, max(1, args.warmup // 4), c)
+            result = await lifecycle.run(HOST, gw.port, merchant.secret_key, receiver, args.count // 4 or 1, c)
+            rejected = receiver.rejected
+            return result
+        finally:
+            await receiver.stop()
+
+    result, api_s, db_s = bench.measured("c", c, lambda: asyncio.run(go()))
+    if rejected:
+        result.bad += rejected
+        result.bad_sample = f"{rejected} deliveries failed signature verification"
+    bench.record("c", "gateway", c, result, api_s, db_s)
+
+
+def _scaling(bench: Bench, merchant: fixtures.Merchant) -> None:
+    """(a) at c=32 with one API process, against the two-process run above."""
+    args = bench.args
+    two = next(
+        (r for r in bench.results.rows if r.scenario == "a" and r.system == "gateway" and r.concurrency == 32), None
+    )
+    if two is None:
+        return
+    bench.stop_gateway()
+    bench.start_gateway(1)
+    bench.gateway_run("a", args.warmup, 32, merchant.secret_key, [])
+    r, api_s, db_s = bench.measured("a", 32, lambda: bench.gateway_run("a", args.count, 32, merchant.secret_key, []))
+    bench.record("a", "gateway-1w", 32, r, api_s, db_s)
+    one = bench.results.rows[-1]
+    bench.results.scaling = {
+        "workers_1": one.throughput,
+        "workers_2": two.throughput,
+        "ratio": round(two.throughput / one.throughput, 2) if one.throughput else 0.0,
+    }
+    say(f"--workers 2 / --workers 1 on (a) c=32: {bench.results.scaling['ratio']}×")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--count", type=int, default=2000, help="measured requests per scenario and concurrency")
+    p.add_argument("--warmup", type=int, default=200, help="requests sent first and not measured")
+    p.add_argument("--concurrency", default="1,8,32,128", help="comma-separated concurrency levels")
+    p.add_argument("--scenarios", default="abcde", help="which of a b c d e to run")
+    p.add_argument("--workers", type=int, default=2, help="API processes of the server under test")
+    p.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
+    p.add_argument("--no-scaling", dest="scaling", action="store_false", help="skip the --workers 1 run")
+    p.add_argument("--out", default=str(HERE / "results"), help="where results.json, report.md, chart.png go")
+    p.add_argument("--publish", action="store_true", help="also copy the chart to bench/chart.png")
+    p.add_argument("--keep-going", action="store_true", help="record wrong answers instead of stopping")
+    p.add_argument("--keep-data", action="store_true", help="keep the data dir (server logs) afterwards")
+    return p
+
+
+if __name__ == "__main__":
+    main()

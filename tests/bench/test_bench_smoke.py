@@ -1,0 +1,37 @@
+"""`make bench` end to end on a tiny count: every scenario, both baselines, the report and the chart.
+
+No timing assertions (benchmarks are not tests): only that every cell ran and every answer was right.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.timeout(900)
+def test_bench_runs_end_to_end(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "bench.run", "--count", "16", "--warmup", "4", "--concurrency", "2"]
+    command += ["--no-scaling", "--out", str(tmp_path)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=850)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    cells = {(r["scenario"], r["system"]) for r in results["rows"]}
+    for scenario in "abde":
+        assert {(scenario, "gateway"), (scenario, "asyncpg"), (scenario, "pgbench")} <= cells, cells
+    assert ("c", "gateway") in cells
+    assert all(r["bad"] == 0 and r["requests"] > 0 for r in results["rows"]), results["rows"]
+    assert results["traces"]["a"]["statements_per_request"] > 0
+    assert len(results["peak_rss_mb"]) == 2
+    assert "(a) createPaymentIntent" in (tmp_path / "report.md").read_text()
+    try:
+        import matplotlib  # noqa: F401  (the bench extra; without it the report says so and draws no chart)
+    except ImportError:
+        return
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
