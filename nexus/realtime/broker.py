@@ -135,7 +135,7 @@ class Broker:
         while True:
             try:
                 conn = await self._connect()
-            except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+            except Exception as error:  # any failure to connect is retried: realtime must come back
                 log.warning("realtime LISTEN connect failed (%s); retrying in %.1f s", type(error).__name__, delay)
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))  # jitter only, not security
                 delay = min(delay * 2, BACKOFF_MAX_S)
@@ -143,6 +143,9 @@ class Broker:
             delay = BACKOFF_FIRST_S
             try:
                 await self._serve(conn)
+            except Exception:  # a bug here must not end realtime for the process: log, reconnect
+                log.exception("realtime LISTEN loop failed")
+                await asyncio.sleep(BACKOFF_FIRST_S)
             finally:
                 self._connected.clear()
                 with contextlib.suppress(Exception):
@@ -158,7 +161,11 @@ class Broker:
         )
         self._lost.clear()
         conn.add_termination_listener(lambda _conn: self._lost.set())
-        await conn.add_listener(CHANNEL, self._on_notify)
+        try:
+            await conn.add_listener(CHANNEL, self._on_notify)
+        except BaseException:
+            conn.terminate()  # never leave a half-set-up connection behind
+            raise
         return conn
 
     async def _serve(self, conn: asyncpg.Connection) -> None:
