@@ -38,7 +38,7 @@ test: lint typecheck
 	$(BIN)/pytest -q --durations=10
 
 chaos: $(STAMP)
-	NEXUS_CHAOS_LONG=1 $(BIN)/pytest tests/chaos -q -s
+	NEXUS_CHAOS_LONG=1 $(BIN)/pytest tests/chaos tests/security -q -s --timeout=1800
 
 BENCH_STAMP := $(VENV)/.bench-installed
 
