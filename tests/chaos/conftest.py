@@ -12,6 +12,7 @@ import pytest
 
 from nexus.db.embedded import EmbeddedPostgres, start_embedded
 from tests.chaos.databases import fresh_database
+from tests.webhooks.receiver import Receiver
 
 # `make chaos` sets NEXUS_CHAOS_LONG=1 for more kills, more fuzzing and the soak; `make test` stays short.
 LONG = os.environ.get("NEXUS_CHAOS_LONG") == "1"
@@ -40,3 +41,13 @@ def private_pg() -> Iterator[EmbeddedPostgres]:
     finally:
         pg.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def chaos_receiver() -> Iterator[Receiver]:
+    """A real HTTP webhook receiver on loopback that records every delivery."""
+    receiver = Receiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()

@@ -25,6 +25,7 @@ from tests.chaos.databases import PostgresControl, fresh_database
 from tests.chaos.invariants import dsn, money_violations, status_violations
 from tests.chaos.load import LoadClient, LoadStats
 from tests.conftest import SIGNUP, ServerProcess
+from tests.webhooks.receiver import Receiver
 
 # Kills per run: several by default, many under `make chaos`.
 KILLS = 10 if LONG else 3
@@ -37,6 +38,37 @@ RECOVERY_WINDOW_S = 30.0
 # PostgreSQL stays down this long: several retry rounds of every client fall inside the outage.
 PG_OUTAGE_S = 3.0
 PG_RESTARTS = 3 if LONG else 1
+# Deliveries cut by a kill come due again after their lease (webhook timeout + 5 s): a 2 s timeout and
+# short retries let every event reach the receiver within the delivery window.
+HOOK_ENV = {"NEXUS_WEBHOOK_TIMEOUT": "2", "NEXUS_WEBHOOK_RETRY_DELAYS": "0.5,0.5,0.5,0.5"}
+DELIVERY_WINDOW_S = 60.0
+ENDPOINT = "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { userErrors { code } } }"
+
+
+async def _subscribe_receiver(url: str, secret: str, receiver: Receiver) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        variables = {"i": {"url": receiver.endpoint("chaos")}}
+        body = (
+            await http.post(
+                "/graphql",
+                json={"query": ENDPOINT, "variables": variables},
+                headers={"authorization": f"Bearer {secret}"},
+            )
+        ).json()
+    assert body["data"]["createWebhookEndpoint"]["userErrors"] == [], body
+
+
+async def _wait_all_delivered(conn: asyncpg.Connection, merchant_id: str, receiver: Receiver) -> int:
+    """Every committed event reached the receiver at least once; returns how many events."""
+    events = {r["id"] for r in await conn.fetch("SELECT id FROM events WHERE merchant_id=$1", merchant_id)}
+    deadline = time.monotonic() + DELIVERY_WINDOW_S
+    while True:
+        missing = events - {r.webhook_id for r in receiver.received("chaos")}
+        if not missing:
+            return len(events)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(missing)} of {len(events)} events never delivered, e.g. {sorted(missing)[:3]}")
+        await asyncio.sleep(0.5)
 
 
 async def _signup(url: str) -> dict[str, Any]:
@@ -115,12 +147,13 @@ async def _verify(conn: asyncpg.Connection, merchant_id: str, stats: LoadStats) 
     assert held == 0
 
 
-async def test_sigkill_api_under_load_loses_nothing(chaos_database: str) -> None:
-    server = ServerProcess(chaos_database, env=SERVER_ENV).start()
+async def test_sigkill_api_under_load_loses_nothing(chaos_database: str, chaos_receiver: Receiver) -> None:
+    server = ServerProcess(chaos_database, env={**SERVER_ENV, **HOOK_ENV}).start()
     rng = random.Random(8)
     stats = LoadStats()
     try:
         merchant = await _signup(server.url)
+        await _subscribe_receiver(server.url, merchant["secretKey"], chaos_receiver)
         stop = asyncio.Event()
         tasks = await _run_load(server, merchant["secretKey"], stats, stop)
         for _ in range(KILLS):
@@ -136,10 +169,11 @@ async def test_sigkill_api_under_load_loses_nothing(chaos_database: str) -> None
             await _wait_recovered(conn, merchant["merchant"]["id"])
             await _finish_abandoned(server, merchant["secretKey"], stats)
             await _verify(conn, merchant["merchant"]["id"], stats)
+            delivered = await _wait_all_delivered(conn, merchant["merchant"]["id"], chaos_receiver)
         finally:
             await conn.close()
         assert stats.bad_errors == []
-        print(f"\nsigkill: {stats.summary()}")
+        print(f"\nsigkill: {stats.summary()}; {delivered} events all delivered")
     finally:
         server.stop()
 
