@@ -43,6 +43,9 @@ def transport(
         subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
         init_payload={payload_name: f"Bearer {key}"},
         headers=headers,
+        # A test leaving its session with a subscription still open would otherwise wait gql's
+        # default 10 s for it to end; the server side is checked by the disconnect tests.
+        close_timeout=1,
     )
 
 
