@@ -36,9 +36,9 @@ import asyncpg
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from nexus.db.dsn import asyncpg_dsn
 from nexus.db.embedded import start_embedded
 from nexus.realtime.broker import CHANNEL
-from nexus.realtime.dsn import listen_dsn
 
 ROOT = Path(__file__).resolve().parent.parent
 README = Path(__file__).resolve().parent / "README.md"
@@ -368,7 +368,7 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="nexus-bench-subs-"))
     # Started here first so our NOTIFY clock can reach it; `nexus serve` joins the same server.
     database = start_embedded(data_dir)
-    clock = NotifyClock(listen_dsn(database.url))
+    clock = NotifyClock(asyncpg_dsn(database.url))
     server = Server(_free_port(), data_dir, args.workers, data_dir / "server.log")
     print(f"starting nexus serve --workers {args.workers} (log: {server.log_path})", file=sys.stderr)
     try:

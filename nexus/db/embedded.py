@@ -20,6 +20,8 @@ from typing import Any
 
 import asyncpg
 
+from nexus.db.dsn import asyncpg_dsn
+
 log = logging.getLogger("nexus.embedded")
 
 DATABASE_NAME = "nexus"
@@ -93,7 +95,7 @@ def start_embedded(data_dir: Path) -> EmbeddedPostgres:
 
 
 async def _ensure_database(admin_url: str) -> None:
-    conn = await asyncpg.connect(_asyncpg_dsn(admin_url))
+    conn = await asyncpg.connect(asyncpg_dsn(admin_url))
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE_NAME)
         if not exists:
@@ -102,7 +104,3 @@ async def _ensure_database(admin_url: str) -> None:
                 await conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
     finally:
         await conn.close()
-
-
-def _asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)

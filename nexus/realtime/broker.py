@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from nexus.realtime.dsn import listen_dsn
+from nexus.db.dsn import asyncpg_dsn
 from nexus.realtime.keys import KeyChecker
 from nexus.realtime.subscriber import Notification, Subscriber
 from nexus.state import AppState
@@ -57,7 +57,7 @@ class Broker:
         url = state.settings.database_url
         if url is None:
             raise RuntimeError("DATABASE_URL is not set: the realtime broker needs PostgreSQL")
-        self._dsn = listen_dsn(url)
+        self._dsn = asyncpg_dsn(url)
         self.keys = KeyChecker(state.sessions)
         self._by_intent: dict[str, set[Subscriber]] = {}
         self._by_merchant: dict[str, set[Subscriber]] = {}

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
+from nexus.db.dsn import asyncpg_dsn
 from nexus.db.repositories.webhooks import DELIVERIES_CHANNEL
 
 log = logging.getLogger("nexus.dispatcher")
@@ -28,13 +28,6 @@ RECONNECT_MAX_S = 10.0
 # How often to check that the LISTEN connection is alive: a dead one only means
 # polling latency, so a slow check is enough.
 HEALTH_CHECK_S = 10.0
-
-
-def asyncpg_dsn(url: str) -> str:
-    """The settings' `postgresql+asyncpg://…?ssl=…` URL as a DSN asyncpg.connect reads."""
-    parts = urlsplit(url)
-    query = [("sslmode" if key == "ssl" else key, value) for key, value in parse_qsl(parts.query, True)]
-    return urlunsplit(("postgresql", parts.netloc, parts.path, urlencode(query), parts.fragment))
 
 
 async def listen_forever(database_url: str, wake: asyncio.Event) -> None:

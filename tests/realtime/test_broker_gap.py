@@ -15,10 +15,10 @@ import pytest
 
 from nexus.config import Settings
 from nexus.crypto import Cipher
+from nexus.db.dsn import asyncpg_dsn
 from nexus.db.engine import create_engine, create_sessionmaker
 from nexus.ratelimit import RateLimiter
 from nexus.realtime.broker import APPLICATION_NAME, Broker
-from nexus.realtime.dsn import listen_dsn
 from nexus.realtime.streams import intent_versions, merchant_events
 from nexus.services.auth import authenticate
 from nexus.state import AppState
@@ -88,10 +88,10 @@ async def test_changes_committed_during_a_gap_arrive_after_reconnect(
 
 
 def test_listen_dsn_handles_every_accepted_url_form() -> None:
-    assert listen_dsn("postgresql+asyncpg://u:p@db:5432/nexus?ssl=require") == (
+    assert asyncpg_dsn("postgresql+asyncpg://u:p@db:5432/nexus?ssl=require") == (
         "postgresql://u:p@db:5432/nexus?sslmode=require"
     )
-    unix = listen_dsn("postgresql+asyncpg://u:@/nexus?host=/var/run/postgresql&prepared_statement_cache_size=0")
+    unix = asyncpg_dsn("postgresql+asyncpg://u:@/nexus?host=/var/run/postgresql&prepared_statement_cache_size=0")
     assert unix == "postgresql://u:@/nexus?host=%2Fvar%2Frun%2Fpostgresql"
 
 
