@@ -7,18 +7,15 @@ schedule, 5 s and more) from claiming these deliveries.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from nexus.db import migrations
-from nexus.db.embedded import EmbeddedPostgres
-from tests.conftest import SIGNUP, GraphQLClient, ServerProcess
+from tests.conftest import SIGNUP, GraphQLClient, ServerProcess, create_database
 from tests.webhooks.receiver import Receiver
 
 # Short retry delays so a delivery runs its whole schedule (3 attempts) in about a
@@ -32,30 +29,16 @@ HOOK_ENV = {
 }
 
 
-def plain_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-def new_database(pg: EmbeddedPostgres) -> str:
-    """A fresh database in the session's PostgreSQL, built by the migrations."""
-    name = f"nexus_hooks_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(plain_dsn(pg.url))
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    url = pg.url.replace("/nexus?", f"/{name}?", 1)
+def new_database(server_url: str) -> str:
+    """A fresh database on the session's PostgreSQL server, built by the migrations."""
+    url = create_database(server_url, "nexus_hooks")
     migrations.upgrade(url)
     return url
 
 
 @pytest.fixture(scope="session")
-def hook_db_url(embedded_pg: EmbeddedPostgres) -> str:
-    return new_database(embedded_pg)
+def hook_db_url(server_url: str) -> str:
+    return new_database(server_url)
 
 
 @pytest.fixture(scope="session")

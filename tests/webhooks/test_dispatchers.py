@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pytest
 
-from nexus.db.embedded import EmbeddedPostgres
 from tests.api.flows import create_intent, process_intent
 from tests.conftest import ROOT, ServerProcess
 from tests.webhooks.conftest import HOOK_ENV, new_database, signup
@@ -72,8 +71,8 @@ class WorkerProcess:
 
 
 @pytest.fixture(scope="module")
-def quiet_db(embedded_pg: EmbeddedPostgres) -> str:
-    return new_database(embedded_pg)
+def quiet_db(server_url: str) -> str:
+    return new_database(server_url)
 
 
 @pytest.fixture(scope="module")

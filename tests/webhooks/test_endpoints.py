@@ -12,8 +12,9 @@ import asyncpg
 import httpx
 import pytest
 
+from nexus.db.dsn import asyncpg_dsn
 from tests.conftest import ServerProcess
-from tests.webhooks.conftest import plain_dsn, signup
+from tests.webhooks.conftest import signup
 from tests.webhooks.flows import create_endpoint
 from tests.webhooks.gql import CREATE_ENDPOINT, DELETE_ENDPOINT, ENDPOINTS, REQUEUE, ROTATE, UPDATE_ENDPOINT
 
@@ -123,7 +124,7 @@ async def test_idempotent_create_replays_without_the_secret(shop: dict[str, Any]
     # At rest: neither the stored response nor the secret table holds the plaintext secret.
     secret = first["secret"]
     key_bytes = base64.b64decode(secret.removeprefix("whsec_"))
-    conn = await asyncpg.connect(plain_dsn(hook_db_url))
+    conn = await asyncpg.connect(asyncpg_dsn(hook_db_url))
     try:
         stored = await conn.fetchval("SELECT response::text FROM idempotency_keys WHERE key = $1", key)
         blobs = await conn.fetch(

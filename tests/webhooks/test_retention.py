@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nexus.config import Settings
+from nexus.db.dsn import asyncpg_dsn
 from nexus.db.engine import create_engine, create_sessionmaker
 from nexus.services import retention
-from tests.webhooks.conftest import plain_dsn
 
 RETENTION_DAYS = 30
 
@@ -56,7 +56,7 @@ async def test_prune_removes_only_what_is_past_retention(
     hook_db_url: str, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     merchant = f"acct_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(plain_dsn(hook_db_url))
+    conn = await asyncpg.connect(asyncpg_dsn(hook_db_url))
     try:
         await conn.execute("INSERT INTO merchants (id, name, email) VALUES ($1, 'Old Shop', 'old@shop.test')", merchant)
         await conn.execute(
@@ -88,7 +88,7 @@ async def test_prune_works_in_batches(
 ) -> None:
     monkeypatch.setattr(retention, "RETENTION_BATCH", 2)
     merchant = f"acct_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(plain_dsn(hook_db_url))
+    conn = await asyncpg.connect(asyncpg_dsn(hook_db_url))
     try:
         await conn.execute("INSERT INTO merchants (id, name, email) VALUES ($1, 'Old Shop', 'old@shop.test')", merchant)
         await conn.execute(
