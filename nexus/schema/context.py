@@ -12,7 +12,7 @@ from starlette.websockets import WebSocket
 
 from nexus.domain.errors import RateLimited
 from nexus.schema.loaders import Loaders
-from nexus.services.auth import Principal, authenticate, parse_authorization
+from nexus.services.auth import Principal, authenticate_cached, parse_authorization
 from nexus.state import AppState
 
 # connection_init payload keys GraphiQL and clients use for the key (API.md § Authentication).
@@ -47,7 +47,7 @@ class Context:
         """The caller; raises UNAUTHENTICATED / RATE_LIMITED. Cached per HTTP request only."""
         if self._principal is not None and not self.is_websocket:
             return self._principal
-        principal = await authenticate(self.state.sessions, self.api_key())
+        principal = await authenticate_cached(self.state.sessions, self.api_key())
         wait = self.state.rate_limiter.check(principal.key_id)
         if wait > 0:
             raise RateLimited("too many requests for this API key; retry later", retry_after=wait)

@@ -13,7 +13,7 @@ from nexus.db.repositories.merchants import MerchantRecord
 from nexus.db.uow import UnitOfWork
 from nexus.domain.errors import InvalidInput
 from nexus.domain.ids import new_id, new_secret
-from nexus.services.auth import PUBLISHABLE_PREFIX, SECRET_PREFIX
+from nexus.services.auth import KEY_CACHE, PUBLISHABLE_PREFIX, SECRET_PREFIX
 from nexus.services.idempotency import SIGNUP_SCOPE, run_once
 from nexus.services.records import now
 
@@ -88,6 +88,8 @@ async def roll_api_key(
             merchant_id, kind, now() + timedelta(seconds=expire_current_in_seconds), except_id=key_id
         )
         await uow.commit()
+    # This process stops accepting the old key now; others within KEY_CACHE_TTL_S.
+    KEY_CACHE.forget_merchant(merchant_id)
     return key
 
 

@@ -24,6 +24,7 @@ class KeyOwner:
     key_id: str
     merchant_id: str
     kind: str
+    expires_at: datetime | None = None
 
 
 def _merchant(row: models.Merchant) -> MerchantRecord:
@@ -56,13 +57,15 @@ class MerchantRepository:
     async def owner_of_key(self, key_hash: str, now: datetime) -> KeyOwner | None:
         row = (
             await self.session.execute(
-                select(models.ApiKey.id, models.ApiKey.merchant_id, models.ApiKey.kind).where(
+                select(models.ApiKey.id, models.ApiKey.merchant_id, models.ApiKey.kind, models.ApiKey.expires_at).where(
                     models.ApiKey.key_hash == key_hash,
                     (models.ApiKey.expires_at.is_(None)) | (models.ApiKey.expires_at > now),
                 )
             )
         ).first()
-        return KeyOwner(key_id=row.id, merchant_id=row.merchant_id, kind=row.kind) if row else None
+        if row is None:
+            return None
+        return KeyOwner(key_id=row.id, merchant_id=row.merchant_id, kind=row.kind, expires_at=row.expires_at)
 
     async def expire_keys(self, merchant_id: str, kind: str, at: datetime, except_id: str) -> None:
         """Let the current keys of this kind live until `at` (now: revoked)."""
