@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from nexus.db.availability import is_database_unavailable
 from nexus.db.repositories.events import EventRecord
 from nexus.db.repositories.webhooks import ClaimedDelivery, SecretRow
 from nexus.db.uow import UnitOfWork
@@ -129,8 +130,16 @@ class Dispatcher:
                     wait = await self._idle_wait()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("dispatcher claim failed; retrying in %.0f s", ERROR_BACKOFF_S)
+            except Exception as error:
+                # A database outage is expected (restart, failover): one line, not a traceback a second.
+                if is_database_unavailable(error):
+                    log.warning(
+                        "dispatcher: database unavailable (%s); retrying in %.0f s",
+                        type(error).__name__,
+                        ERROR_BACKOFF_S,
+                    )
+                else:
+                    log.exception("dispatcher claim failed; retrying in %.0f s", ERROR_BACKOFF_S)
                 wait = ERROR_BACKOFF_S
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
