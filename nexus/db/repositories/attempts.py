@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
+from nexus.db.repositories.core import run
 
 _A = models.PaymentAttempt
 
@@ -61,14 +62,14 @@ class AttemptRepository:
         self.session = session
 
     async def add_pending(self, values: dict[str, Any]) -> None:
-        await self.session.execute(insert(_A).values(outcome="pending", network_status="pending", **values))
+        await run(self.session, insert(_A).values(outcome="pending", network_status="pending", **values))
 
     async def get(self, attempt_id: str) -> AttemptRecord | None:
         row = await self.session.get(_A, attempt_id)
         return _record(row) if row else None
 
     async def ciphertext(self, attempt_id: str) -> bytes | None:
-        return (await self.session.execute(select(_A.card_ciphertext).where(_A.id == attempt_id))).scalar_one_or_none()
+        return (await run(self.session, select(_A.card_ciphertext).where(_A.id == attempt_id))).scalar_one_or_none()
 
     async def latest_for_intent(self, intent_id: str) -> AttemptRecord | None:
         row = (
@@ -88,18 +89,19 @@ class AttemptRepository:
         """Record the outcome; the card number is purged unless a 3-D Secure step still needs it."""
         if not keep_card:
             values = {**values, "card_ciphertext": None, "resolved_at": func.now()}
-        await self.session.execute(update(_A).where(_A.id == attempt_id).values(**values))
+        await run(self.session, update(_A).where(_A.id == attempt_id).values(**values))
 
     async def recent_declines(self, merchant_id: str, fingerprint: str, since: datetime) -> int:
         return int(
             (
-                await self.session.execute(
+                await run(
+                    self.session,
                     select(func.count()).where(
                         _A.merchant_id == merchant_id,
                         _A.card_fingerprint == fingerprint,
                         _A.created_at >= since,
                         _A.outcome.in_(("declined", "blocked")),
-                    )
+                    ),
                 )
             ).scalar_one()
         )
@@ -118,15 +120,16 @@ class AttemptRepository:
     async def bank_decision(self, attempt_id: str, authenticated: bool) -> dict[str, Any] | None:
         B = models.BankAuthorization
         return (
-            await self.session.execute(
-                select(B.decision).where(B.attempt_id == attempt_id, B.authenticated == authenticated)
+            await run(
+                self.session, select(B.decision).where(B.attempt_id == attempt_id, B.authenticated == authenticated)
             )
         ).scalar_one_or_none()
 
     async def record_bank_decision(self, attempt_id: str, authenticated: bool, decision: dict[str, Any]) -> None:
         B = models.BankAuthorization
-        await self.session.execute(
+        await run(
+            self.session,
             pg_insert(B)
             .values(attempt_id=attempt_id, authenticated=authenticated, decision=decision)
-            .on_conflict_do_nothing()
+            .on_conflict_do_nothing(),
         )

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
+from nexus.db.repositories.core import run
 
 _E = models.Event
 
@@ -71,7 +72,7 @@ class EventRepository:
     async def add_many(self, events: list[NewEvent]) -> None:
         if not events:
             return
-        await self.session.execute(insert(_E), [e.__dict__ for e in events])
+        await run(self.session, insert(_E), [e.__dict__ for e in events])
 
     async def get(self, merchant_id: str, event_id: str) -> EventRecord | None:
         row = (

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
+from nexus.db.repositories.core import run
 from nexus.domain.idempotency import StoredKey
 
 _K = models.IdempotencyKey
@@ -29,7 +30,8 @@ class IdempotencyRepository:
     ) -> bool:
         """Insert the key; True if this request owns it now, False if it already existed."""
         row = (
-            await self.session.execute(
+            await run(
+                self.session,
                 pg_insert(_K)
                 .values(
                     scope=scope,
@@ -41,7 +43,7 @@ class IdempotencyRepository:
                     created_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["scope", "key"])
-                .returning(_K.id)
+                .returning(_K.id),
             )
         ).first()
         return row is not None
@@ -63,28 +65,31 @@ class IdempotencyRepository:
 
     async def recovery_data(self, scope: str, key: str) -> dict[str, Any] | None:
         return (
-            await self.session.execute(select(_K.recovery_data).where(_K.scope == scope, _K.key == key))
+            await run(self.session, select(_K.recovery_data).where(_K.scope == scope, _K.key == key))
         ).scalar_one_or_none()
 
     async def set_recovery_point(
         self, scope: str, key: str, point: str, data: dict[str, Any] | None, now: datetime
     ) -> None:
-        await self.session.execute(
+        await run(
+            self.session,
             update(_K)
             .where(_K.scope == scope, _K.key == key)
-            .values(recovery_point=point, recovery_data=data, locked_at=now)
+            .values(recovery_point=point, recovery_data=data, locked_at=now),
         )
 
     async def finish(self, scope: str, key: str, response: dict[str, Any]) -> None:
-        await self.session.execute(
+        await run(
+            self.session,
             update(_K)
             .where(_K.scope == scope, _K.key == key)
-            .values(response=response, locked_at=None, recovery_point="finished")
+            .values(response=response, locked_at=None, recovery_point="finished"),
         )
 
     async def restart(self, scope: str, key: str, fingerprint: str, operation: str, now: datetime) -> None:
         """Reuse an expired key row as if new."""
-        await self.session.execute(
+        await run(
+            self.session,
             update(_K)
             .where(_K.scope == scope, _K.key == key)
             .values(
@@ -95,7 +100,7 @@ class IdempotencyRepository:
                 recovery_data=None,
                 locked_at=now,
                 created_at=now,
-            )
+            ),
         )
 
     async def delete_older_than(self, before: datetime, limit: int) -> int:

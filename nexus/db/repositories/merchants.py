@@ -9,6 +9,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
+from nexus.db.repositories.core import run
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,12 @@ class MerchantRepository:
 
     async def owner_of_key(self, key_hash: str, now: datetime) -> KeyOwner | None:
         row = (
-            await self.session.execute(
+            await run(
+                self.session,
                 select(models.ApiKey.id, models.ApiKey.merchant_id, models.ApiKey.kind, models.ApiKey.expires_at).where(
                     models.ApiKey.key_hash == key_hash,
                     (models.ApiKey.expires_at.is_(None)) | (models.ApiKey.expires_at > now),
-                )
+                ),
             )
         ).first()
         if row is None:

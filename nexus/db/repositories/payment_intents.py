@@ -9,6 +9,7 @@ from sqlalchemy import Row, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
+from nexus.db.repositories.core import run
 from nexus.domain.payment_intent import PaymentIntent
 from nexus.domain.status import CaptureMethod, PaymentIntentStatus
 
@@ -74,7 +75,8 @@ class PaymentIntentRepository:
         self.session = session
 
     async def add(self, pi: PaymentIntent) -> None:
-        await self.session.execute(
+        await run(
+            self.session,
             insert(_T).values(
                 id=pi.id,
                 merchant_id=pi.merchant_id,
@@ -86,7 +88,7 @@ class PaymentIntentRepository:
                 metadata_=pi.metadata,
                 created_at=pi.created_at,
                 **_mutable_values(pi),
-            )
+            ),
         )
 
     async def get(self, merchant_id: str, intent_id: str, *, lock: bool = False) -> PaymentIntent | None:
@@ -94,32 +96,31 @@ class PaymentIntentRepository:
         stmt = select(*_COLUMNS).where(_T.id == intent_id, _T.merchant_id == merchant_id)
         if lock:
             stmt = stmt.with_for_update()
-        row = (await self.session.execute(stmt)).first()
+        row = (await run(self.session, stmt)).first()
         return _to_domain(row) if row else None
 
     async def get_many(self, merchant_id: str, ids: list[str]) -> list[PaymentIntent]:
-        rows = await self.session.execute(select(*_COLUMNS).where(_T.merchant_id == merchant_id, _T.id.in_(ids)))
+        rows = await run(self.session, select(*_COLUMNS).where(_T.merchant_id == merchant_id, _T.id.in_(ids)))
         return [_to_domain(r) for r in rows]
 
     async def get_with_secret(self, intent_id: str, client_secret: str) -> PaymentIntent | None:
         """For publishable keys: the intent only if the client secret matches (any merchant's
         publishable key is checked against the intent's merchant by the caller)."""
         row = (
-            await self.session.execute(select(*_COLUMNS).where(_T.id == intent_id, _T.client_secret == client_secret))
+            await run(self.session, select(*_COLUMNS).where(_T.id == intent_id, _T.client_secret == client_secret))
         ).first()
         return _to_domain(row) if row else None
 
     async def client_secret(self, merchant_id: str, intent_id: str) -> str | None:
         return (
-            await self.session.execute(
-                select(_T.client_secret).where(_T.id == intent_id, _T.merchant_id == merchant_id)
-            )
+            await run(self.session, select(_T.client_secret).where(_T.id == intent_id, _T.merchant_id == merchant_id))
         ).scalar_one_or_none()
 
     async def save(self, pi: PaymentIntent) -> None:
         """Write a changed intent; the caller holds its row lock, so versions never race."""
-        await self.session.execute(
-            update(_T).where(_T.id == pi.id, _T.merchant_id == pi.merchant_id).values(**_mutable_values(pi))
+        await run(
+            self.session,
+            update(_T).where(_T.id == pi.id, _T.merchant_id == pi.merchant_id).values(**_mutable_values(pi)),
         )
 
     async def page(
@@ -142,7 +143,7 @@ class PaymentIntentRepository:
         if created_lt is not None:
             stmt = stmt.where(_T.created_at < created_lt)
         stmt = stmt.order_by(_T.created_at.desc(), _T.id.desc()).limit(limit)
-        return [_to_domain(r) for r in await self.session.execute(stmt)]
+        return [_to_domain(r) for r in await run(self.session, stmt)]
 
     async def expired_authorizations(self, before: datetime, limit: int) -> list[PaymentIntent]:
         """Uncaptured authorizations older than the window, locked, skipping ones others hold."""
