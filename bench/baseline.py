@@ -94,7 +94,7 @@ RECORD_DECISION = (
     "ON CONFLICT DO NOTHING"
 )
 RESOLVE_ATTEMPT = (
-    "UPDATE payment_attempts SET card_ciphertext = NULL, outcome = 'succeeded', decline_code = NULL, risk_score = 8, "
+    "UPDATE payment_attempts SET card_ciphertext = NULL, outcome = 'approved', decline_code = NULL, risk_score = 8, "
     "risk_level = 'NORMAL', risk_reasons = '{}', network_status = 'approved_by_network', resolved_at = now() "
     "WHERE id = $1"
 )
@@ -102,7 +102,7 @@ CLIENT_SECRET = "SELECT client_secret FROM payment_intents WHERE id = $1 AND mer
 LIST = f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51"
 
 DECISION = {
-    "outcome": "succeeded",
+    "outcome": "approved",
     "decline_code": None,
     "risk_score": 8,
     "risk_level": "NORMAL",

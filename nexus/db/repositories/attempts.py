@@ -57,12 +57,16 @@ def _record(row: models.PaymentAttempt) -> AttemptRecord:
     )
 
 
+# Built once (memoized cache key); the values come as parameters.
+_INSERT_PENDING = insert(_A)
+
+
 class AttemptRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def add_pending(self, values: dict[str, Any]) -> None:
-        await run(self.session, insert(_A).values(outcome="pending", network_status="pending", **values))
+        await run(self.session, _INSERT_PENDING, {"outcome": "pending", "network_status": "pending", **values})
 
     async def get(self, attempt_id: str) -> AttemptRecord | None:
         row = await self.session.get(_A, attempt_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +21,13 @@ from nexus.domain.idempotency import StoredKey
 _K = models.IdempotencyKey
 
 
+# Built once (bind parameters, memoized cache key): these run on every keyed mutation.
+_CLAIM = pg_insert(_K).on_conflict_do_nothing(index_elements=["scope", "key"]).returning(_K.id)
+_WHERE_KEY = (_K.scope == bindparam("w_scope"), _K.key == bindparam("w_key"))
+_FINISH = update(_K).where(*_WHERE_KEY).values(locked_at=None, recovery_point="finished")
+_SET_RECOVERY_POINT = update(_K).where(*_WHERE_KEY)
+
+
 class IdempotencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -29,23 +36,16 @@ class IdempotencyRepository:
         self, scope: str, key: str, operation: str, fingerprint: str, now: datetime, *, locked: bool
     ) -> bool:
         """Insert the key; True if this request owns it now, False if it already existed."""
-        row = (
-            await run(
-                self.session,
-                pg_insert(_K)
-                .values(
-                    scope=scope,
-                    key=key,
-                    operation=operation,
-                    fingerprint=fingerprint,
-                    locked_at=now if locked else None,
-                    recovery_point="started",
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["scope", "key"])
-                .returning(_K.id),
-            )
-        ).first()
+        values = {
+            "scope": scope,
+            "key": key,
+            "operation": operation,
+            "fingerprint": fingerprint,
+            "locked_at": now if locked else None,
+            "recovery_point": "started",
+            "created_at": now,
+        }
+        row = (await run(self.session, _CLAIM, values)).first()
         return row is not None
 
     async def get(self, scope: str, key: str, *, lock: bool = False) -> StoredKey | None:
@@ -71,20 +71,11 @@ class IdempotencyRepository:
     async def set_recovery_point(
         self, scope: str, key: str, point: str, data: dict[str, Any] | None, now: datetime
     ) -> None:
-        await run(
-            self.session,
-            update(_K)
-            .where(_K.scope == scope, _K.key == key)
-            .values(recovery_point=point, recovery_data=data, locked_at=now),
-        )
+        values = {"w_scope": scope, "w_key": key, "recovery_point": point, "recovery_data": data, "locked_at": now}
+        await run(self.session, _SET_RECOVERY_POINT, values)
 
     async def finish(self, scope: str, key: str, response: dict[str, Any]) -> None:
-        await run(
-            self.session,
-            update(_K)
-            .where(_K.scope == scope, _K.key == key)
-            .values(response=response, locked_at=None, recovery_point="finished"),
-        )
+        await run(self.session, _FINISH, {"w_scope": scope, "w_key": key, "response": response})
 
     async def restart(self, scope: str, key: str, fingerprint: str, operation: str, now: datetime) -> None:
         """Reuse an expired key row as if new."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, tuple_, update
+from sqlalchemy import Row, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
@@ -70,33 +70,37 @@ def _mutable_values(pi: PaymentIntent) -> dict[str, Any]:
     }
 
 
+# Built once: a statement made per call with .values(...) has its cache key recomputed over
+# every value on each execution; these carry bind parameters and a memoized key instead.
+_INSERT = insert(_T)
+_SAVE = update(_T).where(_T.id == bindparam("w_id"), _T.merchant_id == bindparam("w_merchant_id"))
+_GET = select(*_COLUMNS).where(_T.id == bindparam("w_id"), _T.merchant_id == bindparam("w_merchant_id"))
+_GET_LOCKED = _GET.with_for_update()
+
+
 class PaymentIntentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def add(self, pi: PaymentIntent) -> None:
-        await run(
-            self.session,
-            insert(_T).values(
-                id=pi.id,
-                merchant_id=pi.merchant_id,
-                amount=pi.amount,
-                currency=pi.currency,
-                capture_method=pi.capture_method.value,
-                client_secret=pi.client_secret,
-                description=pi.description,
-                metadata_=pi.metadata,
-                created_at=pi.created_at,
-                **_mutable_values(pi),
-            ),
-        )
+        values = {
+            "id": pi.id,
+            "merchant_id": pi.merchant_id,
+            "amount": pi.amount,
+            "currency": pi.currency,
+            "capture_method": pi.capture_method.value,
+            "client_secret": pi.client_secret,
+            "description": pi.description,
+            "metadata": pi.metadata,  # the column's key (the attribute is metadata_)
+            "created_at": pi.created_at,
+            **_mutable_values(pi),
+        }
+        await run(self.session, _INSERT, values)
 
     async def get(self, merchant_id: str, intent_id: str, *, lock: bool = False) -> PaymentIntent | None:
         """The intent of this merchant, row-locked for the transaction when `lock`."""
-        stmt = select(*_COLUMNS).where(_T.id == intent_id, _T.merchant_id == merchant_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        row = (await run(self.session, stmt)).first()
+        params = {"w_id": intent_id, "w_merchant_id": merchant_id}
+        row = (await run(self.session, _GET_LOCKED if lock else _GET, params)).first()
         return _to_domain(row) if row else None
 
     async def get_many(self, merchant_id: str, ids: list[str]) -> list[PaymentIntent]:
@@ -118,10 +122,7 @@ class PaymentIntentRepository:
 
     async def save(self, pi: PaymentIntent) -> None:
         """Write a changed intent; the caller holds its row lock, so versions never race."""
-        await run(
-            self.session,
-            update(_T).where(_T.id == pi.id, _T.merchant_id == pi.merchant_id).values(**_mutable_values(pi)),
-        )
+        await run(self.session, _SAVE, {"w_id": pi.id, "w_merchant_id": pi.merchant_id, **_mutable_values(pi)})
 
     async def page(
         self,
