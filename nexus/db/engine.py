@@ -27,7 +27,6 @@ def create_engine(url: str, settings: Settings, *, pool_size: int | None = None)
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=POOL_OVERFLOW,
         pool_timeout=POOL_TIMEOUT_S,
-        # A restarted PostgreSQL leaves dead connections in the pool; ping before use.
         # No pre-ping: it costs a round-trip per request. A restarted PostgreSQL fails the
         # requests in flight once (retryable), and the pool drops every dead connection then.
         pool_pre_ping=False,

@@ -138,6 +138,8 @@ async def cancel(
 
     async def apply(uow: UnitOfWork, pi: PaymentIntent) -> None:
         pi.cancel(reason, now())
+        # A canceled 3-D Secure attempt will never be authorized: its encrypted card goes now.
+        await uow.attempts.abandon_for_intent(pi.id)
 
     response, replayed = await _change(
         sessions,

@@ -172,3 +172,24 @@ async def test_currency_exponents(merchant: dict[str, Any]) -> None:
     assert jpy["currency"] == "jpy"
     kwd = await create_intent(client, 500, "kwd")
     assert kwd["amount"] == 500
+
+
+async def test_canceling_a_three_d_secure_intent_purges_its_card(merchant: dict[str, Any], database_url: str) -> None:
+    import asyncpg
+
+    client = merchant["client"]
+    intent = await create_intent(client)
+    pi = (await process_intent(client, intent["id"], "4000002760003184"))["paymentIntent"]
+    assert pi["status"] == "REQUIRES_ACTION"
+    canceled = await client.data(CANCEL, {"input": {"id": intent["id"]}})
+    assert canceled["cancelPaymentIntent"]["paymentIntent"]["status"] == "CANCELED"
+    conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        row = await conn.fetchrow(
+            "SELECT outcome, card_ciphertext FROM payment_attempts WHERE payment_intent_id = $1", intent["id"]
+        )
+    finally:
+        await conn.close()
+    assert row["outcome"] == "canceled" and row["card_ciphertext"] is None
+    late = await client.data(AUTHENTICATE, {"input": {"id": intent["id"], "succeed": True}})
+    assert late["authenticatePaymentIntent"]["userErrors"][0]["code"] == "INVALID_STATE"

@@ -95,6 +95,15 @@ class AttemptRepository:
             values = {**values, "card_ciphertext": None, "resolved_at": func.now()}
         await run(self.session, update(_A).where(_A.id == attempt_id).values(**values))
 
+    async def abandon_for_intent(self, intent_id: str) -> None:
+        """The intent was canceled: attempts still waiting (3-D Secure) end, their card purged."""
+        await run(
+            self.session,
+            update(_A)
+            .where(_A.payment_intent_id == intent_id, _A.outcome == "requires_action")
+            .values(outcome="canceled", card_ciphertext=None, resolved_at=func.now()),
+        )
+
     async def recent_declines(self, merchant_id: str, fingerprint: str, since: datetime) -> int:
         return int(
             (
