@@ -10,13 +10,14 @@ Multi-phase operations (processing) use the recovery points in `processing`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nexus.db.uow import UnitOfWork
 from nexus.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused
-from nexus.domain.idempotency import Decision, decide, request_fingerprint, validate_key
+from nexus.domain.idempotency import Decision, StoredKey, decide, request_fingerprint, validate_key
 from nexus.services.records import now
 
 SIGNUP_SCOPE = "signup"
@@ -32,7 +33,15 @@ async def run_once(
     arguments: Mapping[str, Any],
     body: Body,
 ) -> tuple[dict[str, Any], bool]:
-    """Run `body` once per (scope, key); returns (response, replayed)."""
+    """Run `body` once per (scope, key); returns (response, replayed).
+
+    The response is shared with the replay cache: callers read it, never change it.
+    """
+    if key is not None:
+        validate_key(key)
+        cached = REPLAYS.get(scope, key, request_fingerprint(operation, arguments), now())
+        if cached is not None:
+            return cached, True
     async with UnitOfWork(sessions) as uow:
         if key is not None:
             replay = await claim_or_replay(uow, scope, key, operation, arguments)
@@ -54,10 +63,17 @@ async def claim_or_replay(
     at = now()
     if await uow.idempotency.claim(scope, key, operation, fingerprint, at, locked=False):
         return None
-    stored = await uow.idempotency.get(scope, key, lock=True)
+    # The conflicting insert waited for the row's writer, so this reads committed state. A
+    # finished response (or another request's fingerprint) is final until the key expires:
+    # replay or refuse without the row lock, which would serialize every replay of one key.
+    stored = await uow.idempotency.get(scope, key)
     decision = decide(stored, fingerprint, at)
+    if decision not in (Decision.REPLAY, Decision.REUSED):
+        stored = await uow.idempotency.get(scope, key, lock=True)
+        decision = decide(stored, fingerprint, at)
     if decision is Decision.REPLAY:
         assert stored is not None and stored.response is not None
+        REPLAYS.put(scope, key, stored)
         return stored.response
     if decision is Decision.REUSED:
         raise IdempotencyKeyReused(
@@ -70,3 +86,43 @@ async def claim_or_replay(
     raise IdempotencyKeyInUse(
         "a request with this idempotency key is still in progress; retry shortly", ["idempotencyKey"]
     )
+
+
+class ReplayCache:
+    """Finished responses this process has replayed, so a storm of repeats skips the database.
+
+    A finished key never changes until it expires (KEY_TTL): only an expired key is
+    restarted, and retention deletes only expired keys. So a cached entry answers exactly
+    as the row would, until its expiry, after which it is a miss. Filled on the first
+    replay only (not on every execution), so keys that are never repeated cost no memory.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, str], StoredKey] = {}
+
+    def get(self, scope: str, key: str, fingerprint: str, at: datetime) -> dict[str, Any] | None:
+        stored = self._entries.get((scope, key))
+        if stored is None:
+            return None
+        decision = decide(stored, fingerprint, at)
+        if decision is Decision.REPLAY:
+            return stored.response
+        if decision is Decision.REUSED:
+            raise IdempotencyKeyReused(
+                "this idempotency key was already used with a different request; use a new key",
+                ["idempotencyKey"],
+            )
+        del self._entries[(scope, key)]  # expired: the database decides
+        return None
+
+    def put(self, scope: str, key: str, stored: StoredKey) -> None:
+        if len(self._entries) >= self.max_entries:
+            del self._entries[next(iter(self._entries))]  # oldest first
+        self._entries[(scope, key)] = stored
+
+
+# Responses are ~1 KB as Python objects: 5,000 bound the cache near 5 MB per process, far
+# more keys than are replayed at once (a storm repeats a handful of keys).
+REPLAY_CACHE_MAX_ENTRIES = 5_000
+REPLAYS = ReplayCache(REPLAY_CACHE_MAX_ENTRIES)

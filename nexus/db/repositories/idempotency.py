@@ -24,6 +24,8 @@ _K = models.IdempotencyKey
 # Built once (bind parameters, memoized cache key): these run on every keyed mutation.
 _CLAIM = pg_insert(_K).on_conflict_do_nothing(index_elements=["scope", "key"]).returning(_K.id)
 _WHERE_KEY = (_K.scope == bindparam("w_scope"), _K.key == bindparam("w_key"))
+_GET = select(_K.fingerprint, _K.locked_at, _K.response, _K.recovery_point, _K.created_at).where(*_WHERE_KEY)
+_GET_LOCKED = _GET.with_for_update()
 _FINISH = update(_K).where(*_WHERE_KEY).values(locked_at=None, recovery_point="finished")
 _SET_RECOVERY_POINT = update(_K).where(*_WHERE_KEY)
 
@@ -49,10 +51,8 @@ class IdempotencyRepository:
         return row is not None
 
     async def get(self, scope: str, key: str, *, lock: bool = False) -> StoredKey | None:
-        stmt = select(_K).where(_K.scope == scope, _K.key == key)
-        if lock:
-            stmt = stmt.with_for_update()
-        row = (await self.session.execute(stmt)).scalar_one_or_none()
+        params = {"w_scope": scope, "w_key": key}
+        row = (await run(self.session, _GET_LOCKED if lock else _GET, params)).first()
         if row is None:
             return None
         return StoredKey(
