@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +36,7 @@ class AttemptRecord:
     created_at: datetime
 
 
-def _record(row: models.PaymentAttempt) -> AttemptRecord:
+def _record(row: models.PaymentAttempt | Row[Any]) -> AttemptRecord:
     return AttemptRecord(
         id=row.id,
         merchant_id=row.merchant_id,
@@ -59,6 +59,8 @@ def _record(row: models.PaymentAttempt) -> AttemptRecord:
 
 # Built once (memoized cache key); the values come as parameters.
 _INSERT_PENDING = insert(_A)
+# An attempt as the record's columns (never the card ciphertext): no ORM identity load.
+_GET = select(*(getattr(_A, name) for name in AttemptRecord.__dataclass_fields__)).where(_A.id == bindparam("w_id"))
 
 
 class AttemptRepository:
@@ -69,7 +71,7 @@ class AttemptRepository:
         await run(self.session, _INSERT_PENDING, {"outcome": "pending", "network_status": "pending", **values})
 
     async def get(self, attempt_id: str) -> AttemptRecord | None:
-        row = await self.session.get(_A, attempt_id)
+        row = (await run(self.session, _GET, {"w_id": attempt_id})).first()
         return _record(row) if row else None
 
     async def ciphertext(self, attempt_id: str) -> bytes | None:
