@@ -99,15 +99,7 @@ def script(scenario: str, t: baseline.Target, auth: bool) -> str:
             )
         )
     if scenario == "d":
-        replay = _lit("bl-replay")
-        return head + (
-            "BEGIN;\n"
-            f"{_sub(baseline.CLAIM, m, replay, _lit('createPaymentIntent'), _lit('f' * 64), 'NULL', 'now()')};\n"
-            f"{_sub(baseline.GET_KEY_LOCKED, m, replay)};\n"
-            "ROLLBACK;\nBEGIN;\n"
-            f"{_sub(baseline.CLIENT_SECRET, _lit('bl_0'), m)};\n"
-            "ROLLBACK;\n"
-        )
+        return head + f"BEGIN;\n{_sub(baseline.CLIENT_SECRET, _lit('bl_0'), m)};\nROLLBACK;\n"
     if scenario == "e":
         return head + f"BEGIN;\n{_sub(baseline.LIST, _lit(t.read_merchant_id))};\nROLLBACK;\n"
     raise ValueError(f"no pgbench script for scenario {scenario!r}")

@@ -281,7 +281,9 @@ def run_all(bench: Bench) -> None:
             "per_request": [[round(n, 2), sql[:160]] for n, sql in t.per_request],
             "background": [[round(n, 2), sql[:160]] for n, sql in t.background],
         }
-        say(f"  ({name}) {t.statements_per_request:.1f} statements per request (BEGIN/COMMIT included)")
+        expected = baseline.STATEMENTS[name]
+        drift = "" if abs(t.statements_per_request - expected) < 1 else f"  !! the baselines send {expected}"
+        say(f"  ({name}) {t.statements_per_request:.1f} statements per request (BEGIN/COMMIT included){drift}")
     auth = any("FROM api_keys" in sql and n >= 0.5 for n, sql in traces["a"].per_request)
     bench.results.settings["baseline_includes_auth_lookup"] = auth
     say(f"  API-key lookup per request: {'yes' if auth else 'no (cached)'}; the baselines do the same")
