@@ -22,6 +22,7 @@ from nexus.config import Settings, get_settings
 from nexus.crypto import Cipher
 from nexus.db.engine import create_engine, create_sessionmaker
 from nexus.db.migrations import at_head, head_revision
+from nexus.gc_tuning import tune_gc
 from nexus.observability import RequestContextMiddleware, configure_logging, metrics_text
 from nexus.ratelimit import RateLimiter
 from nexus.schema.app import GraphQLApp
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state = await _start(settings)
+        tune_gc()
         holder["state"] = state
         app.state.nexus = state
         try:
