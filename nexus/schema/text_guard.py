@@ -68,7 +68,10 @@ class TextGuard(SchemaExtension):
         if found:
             return found
         document = self.execution_context.graphql_document
-        if document is not None:
+        query = self.execution_context.query or ""
+        # A literal can only decode to bad text if the source has it raw or has an escape: without
+        # a backslash or a raw bad character, skip walking the whole document (every request).
+        if document is not None and ("\\" in query or _UNSTORABLE.search(query)):
             finder = _LiteralFinder()
             visit(document, finder)
             if finder.found:
