@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.profile [--scenario a] [--count 3000] [--concurrency 8]
 
-Writes bench/results/flame-<scenario>.svg (open in a browser) and flame-<scenario>.txt
-(collapsed stacks), plus a top-20 of functions by own and total samples. One API
+Writes bench/results/flame-<scenario>.svg (open in a browser), flame-<scenario>.txt
+(collapsed stacks) and flame-<scenario>-top.txt (functions by own and total samples). One API
 process (`--workers 1`) so every request lands in the profiled process.
 Needs py-spy in the venv: `.venv/bin/pip install py-spy`.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -76,21 +77,25 @@ def main() -> None:
         expect = scenarios.SCENARIOS[args.scenario].expect
         wrk.run(gw.url, template, 100, args.concurrency, uuid.uuid4().hex, expect, merchant.secret_key, ids[:100])
         raw, svg = out / f"flame-{args.scenario}.txt", out / f"flame-{args.scenario}.svg"
-        spy = subprocess.Popen(
-            [str(PY_SPY), "record", "-p", str(gw.api_pids()[0]), "-r", str(RATE), "-f", "raw", "-o", str(raw)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        pid = str(gw.api_pids()[0])
+        # Two samplers, non-blocking (they never pause the process): the SVG to look at, the
+        # collapsed stacks to rank functions by.
+        spies = [
+            subprocess.Popen(
+                [str(PY_SPY), "record", "--nonblocking", "-p", pid, "-r", str(RATE), "-f", fmt, "-o", str(path)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for fmt, path in (("raw", raw), ("flamegraph", svg))
+        ]
         r = wrk.run(
             gw.url, template, args.count, args.concurrency, uuid.uuid4().hex, expect, merchant.secret_key, ids[100:]
         )
-        spy.send_signal(2)
-        spy.wait(30)
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+        for spy in spies:
+            spy.wait(60)
         print(f"({args.scenario}) {r.throughput:.0f} req/s under py-spy, p99 {r.percentile(99):.1f} ms, {r.bad} bad")
-        subprocess.run(
-            [str(PY_SPY), "record", "--help"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
-        )
-        _svg(raw, svg)
         summary = top(raw)
         (out / f"flame-{args.scenario}-top.txt").write_text(summary)
         print(summary)
@@ -99,14 +104,6 @@ def main() -> None:
         gw.stop()
         db.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
-
-
-def _svg(raw: Path, svg: Path) -> None:
-    """py-spy writes one format per run; draw the SVG from the collapsed stacks with inferno if present."""
-    inferno = shutil.which("inferno-flamegraph")
-    if inferno:
-        with raw.open() as src, svg.open("w") as dst:
-            subprocess.run([inferno], stdin=src, stdout=dst, check=False)
 
 
 if __name__ == "__main__":
