@@ -32,8 +32,8 @@ def markdown(results: Any) -> str:
         lines += [f"### ({name}) {SCENARIOS[name].title}", ""]
         lines += [
             "| c | gateway req/s | p50 ms | p99 ms | asyncpg req/s | p99 ms | pgbench req/s | p99 ms "
-            "| ÷ asyncpg | ÷ pgbench | CPU ms/req API · PG · generator |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| ÷ asyncpg | ÷ pgbench | CPU ms/req API · PG · generator | connections per API process |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for c in cells:
             g = rows[(name, "gateway", c)]
@@ -44,7 +44,7 @@ def markdown(results: Any) -> str:
                 f"| {_v(p, 'throughput', '.0f')} | {_v(p, 'p99', '.1f')} "
                 f"| {_ratio(g, a)} | {_ratio(g, p)} "
                 f"| {g.api_cpu_ms_per_request:.2f} · {g.db_cpu_ms_per_request:.2f} "
-                f"· {g.generator_cpu_ms_per_request:.2f} |"
+                f"· {g.generator_cpu_ms_per_request:.2f} | {g.note.removeprefix('connections per API process ')} |"
             )
         lines.append("")
     if results.peak_rss_mb:

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -31,13 +32,15 @@ import asyncpg
 
 from bench import baseline, fixtures, lifecycle, loadgen, pgbench, report, scenarios, sqltrace, wrk
 from bench.loadgen import RunResult
-from bench.server import Database, Gateway, cpu_seconds, postgres_pids
+from bench.server import Database, Gateway, connections_per_process, cpu_seconds, postgres_pids
 from nexus.crypto import hash_api_key
 
 HERE = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 # Requests logged one by one to count statements: enough that background loops show as fractions.
 TRACE_REQUESTS = 10
+# When to count each API process's connections: after wrk has connected, well before it ends.
+PROBE_AFTER_S = 1.0
 STARTED = time.monotonic()
 
 
@@ -130,12 +133,14 @@ class Bench:
         self.use_wrk = args.generator == "wrk" or (args.generator == "auto" and wrk.available())
         self.results = Results(machine=machine_info(self.db.dsn), settings=vars(args).copy())
         self.results.settings["generator"] = "wrk" if self.use_wrk else "python (asyncio, raw HTTP/1.1)"
+        self.split: dict[tuple[str, int], list[int]] = {}
 
     # -- server ---------------------------------------------------------------------------------
     def start_gateway(self, workers: int) -> Gateway:
         port = _free_port()
         say(f"starting nexus serve --workers {workers} on :{port} (data dir {self.data_dir})")
-        self.gateway = Gateway(self.data_dir, workers, port, self.data_dir / f"server-{workers}.log").start()
+        log = self.data_dir / f"server-{workers}.log"
+        self.gateway = Gateway(self.data_dir, workers, port, log, source=Path(self.args.server_source)).start()
         return self.gateway
 
     def stop_gateway(self) -> None:
@@ -161,7 +166,15 @@ class Bench:
         assert self.gateway is not None
         api, db = self.gateway.api_pids(), postgres_pids(self.db.embedded.pgdata)
         api0, db0 = cpu_seconds(api), cpu_seconds(db)
-        result: RunResult = run()
+        port = self.gateway.port
+        probe = threading.Timer(
+            PROBE_AFTER_S, lambda: self.split.__setitem__((scenario, c), connections_per_process(port))
+        )
+        probe.start()
+        try:
+            result: RunResult = run()
+        finally:
+            probe.cancel()
         return result, cpu_seconds(api) - api0, cpu_seconds(postgres_pids(self.db.embedded.pgdata)) - db0
 
     def record(self, scenario: str, system: str, c: int, r: RunResult, api_s: float = 0.0, db_s: float = 0.0) -> None:
@@ -174,6 +187,8 @@ class Bench:
             api_cpu_ms_per_request=round(api_s * per, 3),
             db_cpu_ms_per_request=round(db_s * per, 3),
         )
+        if system.startswith("gateway"):
+            row.note = f"connections per API process {self.split.get((scenario, c), [])}"
         self.results.rows.append(row)
         flag = f"  !! {r.bad} bad answers, e.g. {r.bad_sample[:200]}" if r.bad else ""
         say(
@@ -409,6 +424,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-scaling", dest="scaling", action="store_false", help="skip the --workers 1 run")
     p.add_argument("--out", default=str(HERE / "results"), help="where results.json, report.md, chart.png go")
     p.add_argument("--publish", action="store_true", help="also copy the chart to bench/chart.png")
+    p.add_argument(
+        "--server-source", default=str(HERE.parent), help="checkout whose nexus/ is served (to measure another version)"
+    )
     p.add_argument("--keep-going", action="store_true", help="record wrong answers instead of stopping")
     p.add_argument("--keep-data", action="store_true", help="keep the data dir (server logs) afterwards")
     return p

@@ -53,6 +53,8 @@ class Gateway:
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Where `python -m nexus.cli` runs: another checkout measures that version of the product.
+    source: Path = ROOT
 
     @property
     def url(self) -> str:
@@ -64,7 +66,7 @@ class Gateway:
         command = [sys.executable, "-m", "nexus.cli", "serve", "--port", str(self.port)]
         command += ["--workers", str(self.workers)]
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(command, cwd=self.source, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -151,3 +153,18 @@ def postgres_pids(pgdata: Path) -> list[int]:
     except (OSError, ValueError, IndexError):
         return []
     return [postmaster, *_children(postmaster)]
+
+
+def connections_per_process(port: int) -> list[int]:
+    """Established client connections each API process holds (uvicorn workers share one
+    listening socket, and whoever wakes first accepts the whole burst)."""
+    import re
+    from collections import Counter
+
+    try:
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True, text=True, timeout=5
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return sorted(Counter(re.findall(r"pid=(\d+)", out)).values(), reverse=True)
