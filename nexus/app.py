@@ -114,14 +114,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers={404: not_found})
 
 
-async def _start(settings: Settings) -> AppState:
-    from nexus.background import start_background
-
+def open_state(settings: Settings, *, rate_limit: float | None = None) -> AppState:
+    """The resources one process shares (API server or `nexus worker`), made once."""
     url = settings.database_url
     if url is None:
         raise RuntimeError("DATABASE_URL is not set: start the server with `nexus serve`")
     engine = create_engine(url, settings)
-    state = AppState(
+    return AppState(
         settings=settings,
         engine=engine,
         sessions=create_sessionmaker(engine),
@@ -131,9 +130,20 @@ async def _start(settings: Settings) -> AppState:
             limits=httpx.Limits(max_connections=HTTP_MAX_CONNECTIONS),
         ),
         cipher=Cipher(settings.master_key_bytes()),
-        rate_limiter=RateLimiter(settings.rate_limit),
+        rate_limiter=RateLimiter(settings.rate_limit if rate_limit is None else rate_limit),
         head_revision=head_revision(url),
     )
+
+
+async def close_state(state: AppState) -> None:
+    await state.http.aclose()
+    await state.engine.dispose()
+
+
+async def _start(settings: Settings) -> AppState:
+    from nexus.background import start_background
+
+    state = open_state(settings)
     await start_background(state)
     state.started = True
     log.info("nexus started")
@@ -145,6 +155,5 @@ async def _stop(state: AppState) -> None:
 
     state.started = False
     await stop_background(state)
-    await state.http.aclose()
-    await state.engine.dispose()
+    await close_state(state)
     log.info("nexus stopped")
