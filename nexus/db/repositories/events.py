@@ -21,9 +21,8 @@ _E = models.Event
 
 
 @dataclass(frozen=True)
-class EventRecord:
+class NewEvent:
     id: str
-    seq: int
     merchant_id: str
     type: str
     api_version: str
@@ -36,17 +35,10 @@ class EventRecord:
 
 
 @dataclass(frozen=True)
-class NewEvent:
-    id: str
-    merchant_id: str
-    type: str
-    api_version: str
-    data: dict[str, Any]
-    payment_intent_id: str | None
-    payment_intent_version: int | None
-    intent_snapshot: dict[str, Any] | None
-    idempotency_key: str | None
-    created_at: datetime
+class EventRecord(NewEvent):
+    """A stored event: what was written, plus the sequence number the database gave it."""
+
+    seq: int
 
 
 def _record(row: models.Event) -> EventRecord:
