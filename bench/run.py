@@ -32,7 +32,7 @@ import asyncpg
 
 from bench import baseline, fixtures, lifecycle, loadgen, pgbench, report, scenarios, sqltrace, wrk
 from bench.loadgen import RunResult
-from bench.server import Database, Gateway, connections_per_process, cpu_seconds, postgres_pids
+from bench.server import Database, Gateway, connections_per_process, cpu_seconds, free_port, postgres_pids
 from nexus.crypto import hash_api_key
 
 HERE = Path(__file__).resolve().parent
@@ -137,7 +137,7 @@ class Bench:
 
     # -- server ---------------------------------------------------------------------------------
     def start_gateway(self, workers: int) -> Gateway:
-        port = _free_port()
+        port = free_port()
         say(f"starting nexus serve --workers {workers} on :{port} (data dir {self.data_dir})")
         log = self.data_dir / f"server-{workers}.log"
         self.gateway = Gateway(self.data_dir, workers, port, log, source=Path(self.args.server_source)).start()
@@ -197,14 +197,6 @@ class Bench:
         )
         if r.bad and not self.args.keep_going:
             raise SystemExit(f"bench: scenario ({scenario}) got wrong answers; see {self.data_dir}/server-*.log")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 async def _trace_all(bench: Bench, merchant: fixtures.Merchant) -> dict[str, sqltrace.Trace]:

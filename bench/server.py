@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -94,6 +95,10 @@ class Gateway:
         """VmHWM: the kernel's high-water mark of each API process's resident set."""
         return {pid: _status_kb(pid, "VmHWM") / 1024 for pid in self.api_pids()}
 
+    def rss_mb(self) -> float:
+        """Resident memory of all API processes now (VmRSS)."""
+        return sum(_status_kb(pid, "VmRSS") for pid in self.api_pids()) / 1024
+
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
@@ -103,6 +108,12 @@ class Gateway:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _children(pid: int) -> list[int]:

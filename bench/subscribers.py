@@ -19,9 +19,6 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +33,7 @@ import asyncpg
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.server import Gateway, free_port
 from nexus.db.dsn import asyncpg_dsn
 from nexus.db.embedded import start_embedded
 from nexus.realtime.broker import CHANNEL
@@ -111,60 +109,6 @@ class NotifyClock(threading.Thread):
             self.times.setdefault((body["pi"], int(body["v"])), time.time())
 
 
-@dataclass
-class Server:
-    port: int
-    data_dir: Path
-    workers: int
-    log_path: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-        env.update(NEXUS_DATA_DIR=str(self.data_dir), NEXUS_RATE_LIMIT="0", NEXUS_LOG_LEVEL="WARNING")
-        command = [sys.executable, "-m", "nexus.cli", "serve", "--port", str(self.port), "--workers", str(self.workers)]
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"nexus serve exited during start-up; see {self.log_path}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200 and self._workers_up():
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"nexus serve not healthy after {START_TIMEOUT_S:.0f} s; see {self.log_path}")
-
-    def _workers_up(self) -> bool:
-        return len(self.api_pids()) >= self.workers
-
-    def api_pids(self) -> list[int]:
-        assert self.proc is not None
-        if self.workers == 1:
-            return [self.proc.pid]
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-        return [int(pid) for pid in children if "python" in Path(f"/proc/{pid}/comm").read_text()]
-
-    def rss_mb(self) -> float:
-        return sum(_status_kb(pid, "VmRSS") for pid in self.api_pids()) / 1024
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
 async def graphql(http: httpx.AsyncClient, key: str | None, query: str, variables: dict[str, Any]) -> Any:
     """One request; a retryable error is retried as API.md says (same input, same idempotency key)."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
@@ -237,7 +181,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def measure(server: Server, n: int, clock: NotifyClock, concurrency: int) -> dict[str, Any]:
+async def measure(server: Gateway, n: int, clock: NotifyClock, concurrency: int) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
         signup = {"i": {"name": "Bench Shop", "email": f"{uuid.uuid4().hex[:10]}@bench.test"}}
         keys = (await graphql(http, None, SIGNUP, signup))["signupMerchant"]
@@ -369,7 +313,7 @@ def main() -> None:
     # Started here first so our NOTIFY clock can reach it; `nexus serve` joins the same server.
     database = start_embedded(data_dir)
     clock = NotifyClock(asyncpg_dsn(database.url))
-    server = Server(_free_port(), data_dir, args.workers, data_dir / "server.log")
+    server = Gateway(data_dir, args.workers, free_port(), data_dir / "server.log")
     print(f"starting nexus serve --workers {args.workers} (log: {server.log_path})", file=sys.stderr)
     try:
         server.start()
@@ -397,21 +341,11 @@ def _gauge(text: str, name: str) -> float:
     return float("nan")
 
 
-def _status_kb(pid: int, field_name: str) -> int:
-    return _status_kb_file(Path(f"/proc/{pid}/status"), field_name)
-
-
 def _status_kb_file(path: Path, field_name: str) -> int:
     for line in path.read_text().splitlines():
         if line.startswith(field_name + ":"):
             return int(line.split()[1])
     return 0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 if __name__ == "__main__":
