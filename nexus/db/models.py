@@ -91,6 +91,8 @@ class PaymentIntent(Base):
         Index("ix_pi_merchant_created", "merchant_id", text("created_at DESC"), text("id DESC")),
         # The auto-cancel job scans only uncaptured authorizations; a partial index keeps it cheap.
         Index("ix_pi_requires_capture", "updated_at", postgresql_where=text("status = 'REQUIRES_CAPTURE'")),
+        # The challenge-expiry job scans only intents waiting on 3-D Secure.
+        Index("ix_pi_requires_action", "updated_at", postgresql_where=text("status = 'REQUIRES_ACTION'")),
     )
 
 

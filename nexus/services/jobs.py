@@ -24,6 +24,9 @@ log = logging.getLogger("nexus.jobs")
 RECOVERY_EVERY_S = 5.0
 # Authorizations expire after days: a minute's lateness is immaterial.
 EXPIRY_EVERY_S = 60.0
+# A 3-D Secure challenge left unanswered this long fails, and the card it held encrypted is purged:
+# issuers' challenge pages time out within minutes; an hour is generous to a slow cardholder.
+CHALLENGE_TTL = timedelta(hours=1)
 # Idempotency keys live 24 h; pruning hourly keeps the table near one day of keys.
 PRUNE_EVERY_S = 3600.0
 # Rows per transaction: small enough to keep locks short on hot tables.
@@ -47,6 +50,9 @@ async def run_jobs(state: AppState) -> None:
     async def recover() -> int:
         return await processor.recover_stuck(BATCH)
 
+    async def expire_challenges() -> int:
+        return await processor.expire_challenges(CHALLENGE_TTL, BATCH)
+
     async def expire() -> int:
         return await cancel_expired_authorizations(state.sessions, settings.auth_capture_window_s, BATCH)
 
@@ -59,6 +65,7 @@ async def run_jobs(state: AppState) -> None:
     await asyncio.gather(
         _every(min(RECOVERY_EVERY_S, settings.recovery_after_s), "recover stuck attempts", recover),
         _every(EXPIRY_EVERY_S, "cancel expired authorizations", expire),
+        _every(EXPIRY_EVERY_S, "fail unanswered 3-D Secure challenges", expire_challenges),
         _every(PRUNE_EVERY_S, "prune idempotency keys", prune),
     )
 

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from nexus.crypto import Cipher
+from nexus.db.repositories.attempts import AttemptRecord
 from nexus.db.uow import UnitOfWork
 from nexus.domain import bank
 from nexus.domain.cards import Card, fingerprint, validate_card
@@ -224,24 +225,38 @@ class Processor:
             pi = await uow.intents.get(merchant_id, intent_id, lock=True)
             if pi is None:
                 raise NotFound(f"no payment intent {intent_id!r}", ["input", "id"])
-            pi.authenticate(succeed, now())
-            attempt = await uow.attempts.latest_for_intent(pi.id)
-            assert attempt is not None
-            if succeed:
-                await uow.attempts.resolve(attempt.id, {"outcome": "authenticating"}, keep_card=True)
-            else:
-                await uow.attempts.resolve(
-                    attempt.id,
-                    {"outcome": "declined", "network_status": "declined_by_network", "decline_code": None},
-                    keep_card=False,
-                )
-            await uow.intents.save(pi)
-            await record_intent_events(uow, pi, None)
+            attempt = await self._answer_challenge(uow, pi, succeed)
             await uow.commit()
         if not succeed:
             return pi
         # No key: the processing request's stored response stays what it answered (REQUIRES_ACTION).
         return await self.drive(attempt.id, merchant_id, None, authenticated=True)
+
+    async def _answer_challenge(self, uow: UnitOfWork, pi: PaymentIntent, succeed: bool) -> AttemptRecord:
+        """Apply a challenge's answer to the locked intent and its waiting attempt."""
+        pi.authenticate(succeed, now())
+        attempt = await uow.attempts.latest_for_intent(pi.id)
+        assert attempt is not None
+        if succeed:
+            await uow.attempts.resolve(attempt.id, {"outcome": "authenticating"}, keep_card=True)
+        else:
+            await uow.attempts.resolve(
+                attempt.id,
+                {"outcome": "declined", "network_status": "declined_by_network", "decline_code": None},
+                keep_card=False,
+            )
+        await uow.intents.save(pi)
+        await record_intent_events(uow, pi, None)
+        return attempt
+
+    async def expire_challenges(self, older_than: timedelta, batch: int) -> int:
+        """Unanswered 3-D Secure challenges fail (and their encrypted card goes); returns how many."""
+        async with UnitOfWork(self.sessions) as uow:
+            intents = await uow.intents.expired_challenges(now() - older_than, batch)
+            for pi in intents:
+                await self._answer_challenge(uow, pi, succeed=False)
+            await uow.commit()
+        return len(intents)
 
     async def recover_stuck(self, batch: int) -> int:
         """Re-drive attempts left in flight by a crash; returns how many."""

@@ -181,3 +181,45 @@ async def test_expired_authorizations_are_canceled_automatically(
         )
     assert tuple(row) == ("CANCELED", "AUTOMATIC", 0, 4)
     assert types[-1] == "payment_intent.canceled"
+
+
+async def test_unanswered_three_d_secure_challenges_fail_and_purge_the_card(
+    sessions: async_sessionmaker[AsyncSession], processor: Processor
+) -> None:
+    from nexus.services.jobs import CHALLENGE_TTL
+
+    principal = await _merchant(sessions)
+    created = await payment_intents.create(
+        sessions, principal.merchant_id, 1800, "usd", CaptureMethod.AUTOMATIC, None, None, uuid.uuid4().hex
+    )
+    card = {**CARD, "number": "4000002760003184"}
+    result = await processor.process(principal, created.intent.id, None, card, uuid.uuid4().hex)
+    assert result.intent.status is PaymentIntentStatus.REQUIRES_ACTION
+
+    await processor.expire_challenges(CHALLENGE_TTL, 1000)
+    assert await _status(sessions, created.intent.id) == "REQUIRES_ACTION"  # a fresh challenge waits
+
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text("UPDATE payment_intents SET updated_at = updated_at - interval '2 hours' WHERE id = :id"),
+            {"id": created.intent.id},
+        )
+    assert await processor.expire_challenges(CHALLENGE_TTL, 1000) >= 1
+    async with sessions() as session:
+        intent = (
+            await session.execute(
+                text("SELECT status, last_payment_error->>'code' AS code FROM payment_intents WHERE id = :id"),
+                {"id": created.intent.id},
+            )
+        ).one()
+        attempt = (
+            await session.execute(
+                text(
+                    "SELECT outcome, card_ciphertext IS NULL AS purged FROM payment_attempts "
+                    "WHERE payment_intent_id = :id"
+                ),
+                {"id": created.intent.id},
+            )
+        ).one()
+    assert tuple(intent) == ("FAILED", "payment_intent_authentication_failure")
+    assert tuple(attempt) == ("declined", True)

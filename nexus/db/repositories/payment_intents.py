@@ -148,9 +148,16 @@ class PaymentIntentRepository:
 
     async def expired_authorizations(self, before: datetime, limit: int) -> list[PaymentIntent]:
         """Uncaptured authorizations older than the window, locked, skipping ones others hold."""
+        return await self._waiting_since(PaymentIntentStatus.REQUIRES_CAPTURE, before, limit)
+
+    async def expired_challenges(self, before: datetime, limit: int) -> list[PaymentIntent]:
+        """3-D Secure challenges left unanswered since before `before`, locked like the above."""
+        return await self._waiting_since(PaymentIntentStatus.REQUIRES_ACTION, before, limit)
+
+    async def _waiting_since(self, status: PaymentIntentStatus, before: datetime, limit: int) -> list[PaymentIntent]:
         stmt = (
             select(*_COLUMNS)
-            .where(_T.status == PaymentIntentStatus.REQUIRES_CAPTURE.value, _T.updated_at < before)
+            .where(_T.status == status.value, _T.updated_at < before)
             .order_by(_T.updated_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
