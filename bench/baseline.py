@@ -79,20 +79,23 @@ INSERT_ATTEMPT = (
     "idempotency_key, created_at) VALUES ($1, $2, $3, 'visa', '4242', $4, 12, 2034, $5, 'pending', 0, 'NORMAL', "
     "'{}', 'pending', $6, $7)"
 )
-BANK_DECISION = "SELECT decision FROM bank_authorizations WHERE attempt_id = $1 AND authenticated = false"
 GET_ATTEMPT = (
     "SELECT id, merchant_id, payment_intent_id, card_brand, card_last4, card_fingerprint, card_exp_month, "
     "card_exp_year, card_ciphertext, outcome, decline_code, risk_score, risk_level, risk_reasons, network_status, "
     "idempotency_key, created_at FROM payment_attempts WHERE id = $1"
 )
-CIPHERTEXT = "SELECT card_ciphertext FROM payment_attempts WHERE id = $1"
+BANK_REQUEST = (
+    "SELECT a.merchant_id, a.card_fingerprint, a.card_ciphertext, pi.amount, pi.currency, b.decision "
+    "FROM payment_attempts a JOIN payment_intents pi ON pi.id = a.payment_intent_id "
+    "LEFT OUTER JOIN bank_authorizations b ON b.attempt_id = a.id AND b.authenticated = false WHERE a.id = $1"
+)
 RECENT_DECLINES = (
     "SELECT count(*) FROM payment_attempts WHERE merchant_id = $1 AND card_fingerprint = $2 AND created_at >= $3 "
     "AND outcome IN ('declined', 'blocked')"
 )
 RECORD_DECISION = (
     "INSERT INTO bank_authorizations (attempt_id, authenticated, decision) VALUES ($1, false, $2::jsonb) "
-    "ON CONFLICT DO NOTHING"
+    "ON CONFLICT DO NOTHING RETURNING decision"
 )
 RESOLVE_ATTEMPT = (
     "UPDATE payment_attempts SET card_ciphertext = NULL, outcome = 'approved', decline_code = NULL, risk_score = 8, "
@@ -202,13 +205,9 @@ async def process(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> No
         )
         await conn.execute(RECOVERY_POINT, t.merchant_id, key, at, json.dumps({"attempt_id": attempt_id}))
     async with conn.transaction():  # the bank
-        await conn.fetchrow(BANK_DECISION, attempt_id)
-        await conn.fetchrow(GET_ATTEMPT, attempt_id)
-        await conn.fetchval(CIPHERTEXT, attempt_id)
-        await conn.fetchrow(GET_INTENT, intent_id, t.merchant_id)
+        await conn.fetchrow(BANK_REQUEST, attempt_id)
         await conn.fetchval(RECENT_DECLINES, t.merchant_id, fp, at)
-        await conn.execute(RECORD_DECISION, attempt_id, json.dumps(DECISION))
-        await conn.fetchrow(BANK_DECISION, attempt_id)
+        await conn.fetchval(RECORD_DECISION, attempt_id, json.dumps(DECISION))
     async with conn.transaction():  # phase 2
         await conn.fetchrow(GET_ATTEMPT, attempt_id)
         await conn.fetchrow(GET_INTENT_LOCKED, intent_id, t.merchant_id)
@@ -252,7 +251,7 @@ async def read_page(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> 
 
 # Statements per request, BEGIN/COMMIT included, as the transactions above send them;
 # run.py compares these with what PostgreSQL logged for the gateway and warns on drift.
-STATEMENTS = {"a": 5, "b": 25, "d": 3, "e": 3}
+STATEMENTS = {"a": 5, "b": 21, "d": 3, "e": 3}
 
 Transaction = Callable[[asyncpg.Connection, Target, int, bool], Awaitable[None]]
 TRANSACTIONS: dict[str, Transaction] = {"a": create, "b": process, "d": replay, "e": read_page}

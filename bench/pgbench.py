@@ -73,11 +73,9 @@ def script(scenario: str, t: baseline.Target, auth: bool) -> str:
                 + _event("payment_intent.processing", pi, evt + "||'p'", m, _json("processing", 2), 2, key)
                 + f"{_sub(baseline.RECOVERY_POINT, m, key, 'now()', _lit(json.dumps({'attempt_id': 'pa'})))};\n"
                 "COMMIT;\nBEGIN;\n"
-                f"{_sub(baseline.BANK_DECISION, att)};\n{_sub(baseline.GET_ATTEMPT, att)};\n"
-                f"{_sub(baseline.CIPHERTEXT, att)};\n{_sub(baseline.GET_INTENT, pi, m)};\n"
+                f"{_sub(baseline.BANK_REQUEST, att)};\n"
                 f"{_sub(baseline.RECENT_DECLINES, m, fp, 'now()')};\n"
                 f"{_sub(baseline.RECORD_DECISION, att, _lit(json.dumps(baseline.DECISION)))};\n"
-                f"{_sub(baseline.BANK_DECISION, att)};\n"
                 "COMMIT;\nBEGIN;\n"
                 f"{_sub(baseline.GET_ATTEMPT, att)};\n{_sub(baseline.GET_INTENT_LOCKED, pi, m)};\n"
                 f"{_sub(baseline.RESOLVE_ATTEMPT, att)};\n"

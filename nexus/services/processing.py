@@ -166,25 +166,19 @@ class Processor:
 
     async def ask_bank(self, attempt_id: str, authenticated: bool) -> bank.BankDecision:
         async with UnitOfWork(self.sessions) as uow:
-            known = await uow.attempts.bank_decision(attempt_id, authenticated)
-            if known is not None:
-                return _decision_from(known)
-            attempt = await uow.attempts.get(attempt_id)
-            blob = await uow.attempts.ciphertext(attempt_id)
-            if attempt is None or blob is None:
+            request = await uow.attempts.bank_request(attempt_id, authenticated)
+            if request is not None and request.decision is not None:
+                return _decision_from(request.decision)
+            if request is None or request.card_ciphertext is None:
                 raise InvalidState("this payment attempt can no longer be authorized")
-            intent = await uow.intents.get(attempt.merchant_id, attempt.payment_intent_id)
-            assert intent is not None
-            card = _card_from(self.cipher.decrypt(blob, attempt_id.encode()))
+            card = _card_from(self.cipher.decrypt(request.card_ciphertext, attempt_id.encode()))
             declines = await uow.attempts.recent_declines(
-                attempt.merchant_id, attempt.card_fingerprint, now() - bank.VELOCITY_WINDOW
+                request.merchant_id, request.card_fingerprint, now() - bank.VELOCITY_WINDOW
             )
-            decision = await self.acquirer.authorize(card, intent.amount, intent.currency, declines, authenticated)
-            await uow.attempts.record_bank_decision(attempt_id, authenticated, _decision_to(decision))
+            decision = await self.acquirer.authorize(card, request.amount, request.currency, declines, authenticated)
             # If another driver recorded first, its decision stands.
-            stored = await uow.attempts.bank_decision(attempt_id, authenticated)
+            stored = await uow.attempts.record_bank_decision(attempt_id, authenticated, _decision_to(decision))
             await uow.commit()
-        assert stored is not None
         return _decision_from(stored)
 
     async def _apply(

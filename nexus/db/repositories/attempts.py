@@ -36,6 +36,16 @@ class AttemptRecord:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class BankRequest:
+    merchant_id: str
+    card_fingerprint: str
+    card_ciphertext: bytes | None
+    amount: int
+    currency: str
+    decision: dict[str, Any] | None
+
+
 def _record(row: models.PaymentAttempt | Row[Any]) -> AttemptRecord:
     return AttemptRecord(
         id=row.id,
@@ -73,9 +83,6 @@ class AttemptRepository:
     async def get(self, attempt_id: str) -> AttemptRecord | None:
         row = (await run(self.session, _GET, {"w_id": attempt_id})).first()
         return _record(row) if row else None
-
-    async def ciphertext(self, attempt_id: str) -> bytes | None:
-        return (await run(self.session, select(_A.card_ciphertext).where(_A.id == attempt_id))).scalar_one_or_none()
 
     async def latest_for_intent(self, intent_id: str) -> AttemptRecord | None:
         row = (
@@ -132,6 +139,29 @@ class AttemptRepository:
         )
         return [_record(r) for r in rows.scalars()]
 
+    async def bank_request(self, attempt_id: str, authenticated: bool) -> BankRequest | None:
+        """What asking the bank needs, in one round-trip: the attempt's card and intent's
+        amount, and the decision already recorded for this attempt (if any)."""
+        B = models.BankAuthorization
+        PI = models.PaymentIntent
+        stmt = (
+            select(_A.merchant_id, _A.card_fingerprint, _A.card_ciphertext, PI.amount, PI.currency, B.decision)
+            .join(PI, PI.id == _A.payment_intent_id)
+            .outerjoin(B, (B.attempt_id == _A.id) & (B.authenticated == authenticated))
+            .where(_A.id == attempt_id)
+        )
+        row = (await run(self.session, stmt)).first()
+        if row is None:
+            return None
+        return BankRequest(
+            merchant_id=row.merchant_id,
+            card_fingerprint=row.card_fingerprint,
+            card_ciphertext=row.card_ciphertext,
+            amount=row.amount,
+            currency=row.currency,
+            decision=row.decision,
+        )
+
     async def bank_decision(self, attempt_id: str, authenticated: bool) -> dict[str, Any] | None:
         B = models.BankAuthorization
         return (
@@ -140,11 +170,22 @@ class AttemptRepository:
             )
         ).scalar_one_or_none()
 
-    async def record_bank_decision(self, attempt_id: str, authenticated: bool, decision: dict[str, Any]) -> None:
+    async def record_bank_decision(
+        self, attempt_id: str, authenticated: bool, decision: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Record the bank's decision; if another driver recorded one first, that one stands and is returned."""
         B = models.BankAuthorization
-        await run(
-            self.session,
-            pg_insert(B)
-            .values(attempt_id=attempt_id, authenticated=authenticated, decision=decision)
-            .on_conflict_do_nothing(),
-        )
+        inserted = (
+            await run(
+                self.session,
+                pg_insert(B)
+                .values(attempt_id=attempt_id, authenticated=authenticated, decision=decision)
+                .on_conflict_do_nothing()
+                .returning(B.decision),
+            )
+        ).scalar_one_or_none()
+        if inserted is not None:
+            return dict(inserted)
+        stored = await self.bank_decision(attempt_id, authenticated)
+        assert stored is not None
+        return stored
