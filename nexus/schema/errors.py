@@ -18,21 +18,6 @@ log = logging.getLogger("nexus.graphql")
 
 ErrorCode = strawberry.enum(DomainErrorCode, name="ErrorCode")
 
-# Codes that travel as top-level errors (API.md § Errors); everything else is a UserError.
-TOP_LEVEL_CODES = frozenset(
-    {
-        "UNAUTHENTICATED",
-        "FORBIDDEN",
-        "RATE_LIMITED",
-        "GRAPHQL_VALIDATION_FAILED",
-        "GRAPHQL_PARSE_FAILED",
-        "QUERY_TOO_COMPLEX",
-        "INVALID_INPUT",
-        "NOT_FOUND",
-        "INTERNAL_SERVER_ERROR",
-        "SERVICE_UNAVAILABLE",
-    }
-)
 MASKED_MESSAGE = "Internal server error."
 UNAVAILABLE_MESSAGE = "The database is unavailable; retry the same request (with its idempotency key) shortly."
 # Seconds a client should wait before retrying after a database outage: PostgreSQL restarts in about that.
@@ -48,10 +33,6 @@ class UserError:
     @classmethod
     def from_domain(cls, error: DomainError) -> UserError:
         return cls(code=error.code, field=error.field, message=error.message)
-
-
-def top_level_error(code: str, message: str, **extensions: Any) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": code, **extensions})
 
 
 def from_domain(error: DomainError) -> GraphQLError:

@@ -91,8 +91,3 @@ async def roll_api_key(
     # This process stops accepting the old key now; others within KEY_CACHE_TTL_S.
     KEY_CACHE.forget_merchant(merchant_id)
     return key
-
-
-async def get_merchant(sessions: async_sessionmaker[AsyncSession], merchant_id: str) -> MerchantRecord | None:
-    async with UnitOfWork(sessions) as uow:
-        return await uow.merchants.get(merchant_id)

@@ -103,12 +103,6 @@ class EventRepository:
         )
         return [_record(r) for r in rows.scalars()]
 
-    async def merchant_events_after(self, merchant_id: str, seq: int, limit: int) -> list[EventRecord]:
-        rows = await self.session.execute(
-            select(_E).where(_E.merchant_id == merchant_id, _E.seq > seq).order_by(_E.seq).limit(limit)
-        )
-        return [_record(r) for r in rows.scalars()]
-
     async def merchant_events_since(
         self, merchant_id: str, since: datetime, after_seq: int, limit: int
     ) -> list[EventRecord]:
@@ -120,9 +114,3 @@ class EventRepository:
             .limit(limit)
         )
         return [_record(r) for r in rows.scalars()]
-
-    async def max_seq(self, merchant_id: str) -> int:
-        from sqlalchemy import func
-
-        value = (await self.session.execute(select(func.max(_E.seq)).where(_E.merchant_id == merchant_id))).scalar()
-        return int(value or 0)

@@ -103,10 +103,6 @@ class PaymentIntentRepository:
         row = (await run(self.session, _GET_LOCKED if lock else _GET, params)).first()
         return _to_domain(row) if row else None
 
-    async def get_many(self, merchant_id: str, ids: list[str]) -> list[PaymentIntent]:
-        rows = await run(self.session, select(*_COLUMNS).where(_T.merchant_id == merchant_id, _T.id.in_(ids)))
-        return [_to_domain(r) for r in rows]
-
     async def get_with_secret(self, intent_id: str, client_secret: str) -> PaymentIntent | None:
         """For publishable keys: the intent only if the client secret matches (any merchant's
         publishable key is checked against the intent's merchant by the caller)."""
