@@ -38,11 +38,6 @@ CLAIM = (
     "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, locked_at, recovery_point, created_at) "
     "VALUES ($1, $2, $3, $4, $5, 'started', $6) ON CONFLICT (scope, key) DO NOTHING RETURNING idempotency_keys.id"
 )
-CLAIM_FINISHED = (
-    "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, locked_at, recovery_point, response, "
-    "created_at) VALUES ($1, $2, $3, $4, NULL, 'finished', $5::jsonb, $6) "
-    "ON CONFLICT (scope, key) DO NOTHING RETURNING idempotency_keys.id"
-)
 FINISH = (
     "UPDATE idempotency_keys SET locked_at = NULL, recovery_point = 'finished', response = $3::jsonb "
     "WHERE scope = $1 AND key = $2"
@@ -159,10 +154,9 @@ async def create(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> Non
         await _auth(conn, t)
     key, intent_id, at = f"blk-{os.getpid()}-{n}-{secrets.token_hex(4)}", "bl_c" + secrets.token_hex(10), now()
     async with conn.transaction():
-        event = _event_json(intent_id, "created", 1)
-        # The key is claimed already finished with the create's response (one statement, not two).
-        await conn.fetchrow(CLAIM_FINISHED, t.merchant_id, key, "createPaymentIntent", secrets.token_hex(32), event, at)
+        await conn.fetchrow(CLAIM, t.merchant_id, key, "createPaymentIntent", secrets.token_hex(32), None, at)
         await conn.execute(INSERT_INTENT, intent_id, t.merchant_id, "pi_secret_" + secrets.token_hex(12), at)
+        event = _event_json(intent_id, "created", 1)
         await conn.execute(
             INSERT_EVENT,
             "evt_" + secrets.token_hex(10),
@@ -175,6 +169,7 @@ async def create(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> Non
             key,
             at,
         )
+        await conn.execute(FINISH, t.merchant_id, key, event)
 
 
 async def process(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
@@ -251,7 +246,7 @@ async def read_page(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> 
 
 # Statements per request, BEGIN/COMMIT included, as the transactions above send them;
 # run.py compares these with what PostgreSQL logged for the gateway and warns on drift.
-STATEMENTS = {"a": 5, "b": 21, "d": 3, "e": 3}
+STATEMENTS = {"a": 6, "b": 21, "d": 3, "e": 3}
 
 Transaction = Callable[[asyncpg.Connection, Target, int, bool], Awaitable[None]]
 TRANSACTIONS: dict[str, Transaction] = {"a": create, "b": process, "d": replay, "e": read_page}

@@ -51,10 +51,21 @@ def script(scenario: str, t: baseline.Target, auth: bool) -> str:
     head = "\\set r random(1, 999999999999)\n\\set s random(1, 999999)\n" + _auth(t, auth)
     if scenario == "a":
         created = _json("created", 1)
-        claim = _sub(baseline.CLAIM_FINISHED, m, key, "'createPaymentIntent'", "md5(:r::text)", created, "now()")
-        intent = _sub(baseline.INSERT_INTENT, pi, m, "'pi_secret_pgb'", "now()")
-        event = _event("payment_intent.created", pi, evt, m, created, 1, key)
-        return head + f"BEGIN;\n{claim};\n{intent};\n{event}COMMIT;\n"
+        return head + (
+            "BEGIN;\n"
+            f"INSERT INTO idempotency_keys ({CLAIM_COLUMNS}) "
+            f"VALUES ({m}, {key}, 'createPaymentIntent', md5(:r::text), NULL, 'started', now()) "
+            "ON CONFLICT (scope, key) DO NOTHING RETURNING id;\n"
+            + baseline.INSERT_INTENT.replace("$1", pi)
+            .replace("$2", m)
+            .replace("$3", "'pi_secret_pgb'")
+            .replace("$4", "now()")
+            + ";\n"
+            + _event("payment_intent.created", pi, evt, m, created, 1, key)
+            + f"UPDATE idempotency_keys SET locked_at = NULL, recovery_point = 'finished', response = {created}::jsonb "
+            f"WHERE scope = {m} AND key = {key};\n"
+            "COMMIT;\n"
+        )
     if scenario == "b":
         pi = "('bl_' || :i::text)"
         att = "('pa_' || :client_id::text || '_' || :r::text)"

@@ -32,13 +32,9 @@ async def run_once(
     operation: str,
     arguments: Mapping[str, Any],
     body: Body,
-    answer: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Run `body` once per (scope, key); returns (response, replayed).
 
-    `answer`: the response, when the caller knows it before running `body` (a create
-    builds its object first); the key is then stored finished in the claim itself, one
-    statement fewer. If `body` returns anything but that very object, it is stored as usual.
     The response is shared with the replay cache: callers read it, never change it.
     """
     if key is not None:
@@ -48,30 +44,24 @@ async def run_once(
             return cached, True
     async with UnitOfWork(sessions) as uow:
         if key is not None:
-            replay = await claim_or_replay(uow, scope, key, operation, arguments, answer)
+            replay = await claim_or_replay(uow, scope, key, operation, arguments)
             if replay is not None:
                 return replay, True
         response = await body(uow)
-        if key is not None and response is not answer:
+        if key is not None:
             await uow.idempotency.finish(scope, key, response)
         await uow.commit()
         return response, False
 
 
 async def claim_or_replay(
-    uow: UnitOfWork,
-    scope: str,
-    key: str,
-    operation: str,
-    arguments: Mapping[str, Any],
-    answer: dict[str, Any] | None = None,
+    uow: UnitOfWork, scope: str, key: str, operation: str, arguments: Mapping[str, Any]
 ) -> dict[str, Any] | None:
-    """Own the key in this transaction (stored finished with `answer` if given), or return the
-    stored response to replay."""
+    """Own the key in this transaction, or return the stored response to replay."""
     validate_key(key)
     fingerprint = request_fingerprint(operation, arguments)
     at = now()
-    if await uow.idempotency.claim(scope, key, operation, fingerprint, at, locked=False, response=answer):
+    if await uow.idempotency.claim(scope, key, operation, fingerprint, at, locked=False):
         return None
     # The conflicting insert waited for the row's writer, so this reads committed state. A
     # finished response (or another request's fingerprint) is final until the key expires:
@@ -91,7 +81,7 @@ async def claim_or_replay(
             ["idempotencyKey"],
         )
     if decision in (Decision.EXECUTE, Decision.EXPIRED_EXECUTE):
-        await uow.idempotency.restart(scope, key, fingerprint, operation, at, answer)
+        await uow.idempotency.restart(scope, key, fingerprint, operation, at)
         return None
     raise IdempotencyKeyInUse(
         "a request with this idempotency key is still in progress; retry shortly", ["idempotencyKey"]

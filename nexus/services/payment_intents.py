@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nexus.db.repositories.refunds import RefundRecord
 from nexus.db.uow import UnitOfWork
-from nexus.domain.errors import DomainError, NotFound
+from nexus.domain.errors import NotFound
 from nexus.domain.ids import new_id
 from nexus.domain.payment_intent import PaymentIntent, new_payment_intent, validate_metadata
 from nexus.domain.status import CaptureMethod
@@ -74,28 +74,19 @@ async def create(
         "description": description,
         "metadata": metadata,
     }
-    # Built before the transaction, its stored response is known up front, so the idempotency
-    # key is written finished in its claim (run_once's `answer`). Invalid input is left to
-    # fail inside, after the key's check, as before: a reused key still says so first.
-    try:
-        built: PaymentIntent | None = new_payment_intent(
-            merchant_id, amount, currency, capture_method, description, metadata, now()
-        )
-    except DomainError:
-        built = None
-    answer = {"intent": intent_record(built)} if built is not None else None
+    secret: dict[str, str] = {}
 
     async def execute(uow: UnitOfWork) -> dict[str, Any]:
-        pi = built or new_payment_intent(merchant_id, amount, currency, capture_method, description, metadata, now())
+        pi = new_payment_intent(merchant_id, amount, currency, capture_method, description, metadata, now())
+        secret["value"] = pi.client_secret
         await uow.intents.add(pi)
         await record_intent_events(uow, pi, idempotency_key)
-        return answer if answer is not None else {"intent": intent_record(pi)}
+        return {"intent": intent_record(pi)}
 
     response, replayed = await run_once(
-        sessions, merchant_id, idempotency_key, "createPaymentIntent", arguments, execute, answer
+        sessions, merchant_id, idempotency_key, "createPaymentIntent", arguments, execute
     )
-    secret = None if replayed or built is None else built.client_secret
-    return IntentResult(intent_from_record(response["intent"]), replayed, secret)
+    return IntentResult(intent_from_record(response["intent"]), replayed, secret.get("value"))
 
 
 async def _change(

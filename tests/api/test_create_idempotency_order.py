@@ -1,5 +1,5 @@
-"""createPaymentIntent stores its key finished in the claim itself: replays, reuse and invalid input
-still answer as the contract says, in the same order (the key's verdict before the input's)."""
+"""createPaymentIntent idempotency in order: replays, reuse and invalid input answer as the contract says
+(the key's verdict before the input's)."""
 
 from __future__ import annotations
 

@@ -35,29 +35,16 @@ class IdempotencyRepository:
         self.session = session
 
     async def claim(
-        self,
-        scope: str,
-        key: str,
-        operation: str,
-        fingerprint: str,
-        now: datetime,
-        *,
-        locked: bool,
-        response: dict[str, Any] | None = None,
+        self, scope: str, key: str, operation: str, fingerprint: str, now: datetime, *, locked: bool
     ) -> bool:
-        """Insert the key; True if this request owns it now, False if it already existed.
-
-        With `response` the row is written finished (the caller's transaction commits it
-        together with the work, or rolls both back), saving the later `finish`.
-        """
+        """Insert the key; True if this request owns it now, False if it already existed."""
         values = {
             "scope": scope,
             "key": key,
             "operation": operation,
             "fingerprint": fingerprint,
-            "locked_at": now if locked and response is None else None,
-            "recovery_point": "started" if response is None else "finished",
-            "response": response,
+            "locked_at": now if locked else None,
+            "recovery_point": "started",
             "created_at": now,
         }
         row = (await run(self.session, _CLAIM, values)).first()
@@ -90,16 +77,8 @@ class IdempotencyRepository:
     async def finish(self, scope: str, key: str, response: dict[str, Any]) -> None:
         await run(self.session, _FINISH, {"w_scope": scope, "w_key": key, "response": response})
 
-    async def restart(
-        self,
-        scope: str,
-        key: str,
-        fingerprint: str,
-        operation: str,
-        now: datetime,
-        response: dict[str, Any] | None = None,
-    ) -> None:
-        """Reuse an expired key row as if new (written finished with `response`, as in `claim`)."""
+    async def restart(self, scope: str, key: str, fingerprint: str, operation: str, now: datetime) -> None:
+        """Reuse an expired key row as if new."""
         await run(
             self.session,
             update(_K)
@@ -107,10 +86,10 @@ class IdempotencyRepository:
             .values(
                 fingerprint=fingerprint,
                 operation=operation,
-                response=response,
-                recovery_point="started" if response is None else "finished",
+                response=None,
+                recovery_point="started",
                 recovery_data=None,
-                locked_at=now if response is None else None,
+                locked_at=now,
                 created_at=now,
             ),
         )
