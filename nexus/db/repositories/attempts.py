@@ -71,6 +71,13 @@ def _record(row: models.PaymentAttempt | Row[Any]) -> AttemptRecord:
 _INSERT_PENDING = insert(_A)
 # An attempt as the record's columns (never the card ciphertext): no ORM identity load.
 _GET = select(*(getattr(_A, name) for name in AttemptRecord.__dataclass_fields__)).where(_A.id == bindparam("w_id"))
+# Declines of one card at one merchant since a time: answered from the partial index alone.
+_RECENT_DECLINES = select(func.count()).where(
+    _A.merchant_id == bindparam("m"),
+    _A.card_fingerprint == bindparam("f"),
+    _A.created_at >= bindparam("since"),
+    models.DECLINED_OUTCOMES,
+)
 
 
 class AttemptRepository:
@@ -114,19 +121,8 @@ class AttemptRepository:
         )
 
     async def recent_declines(self, merchant_id: str, fingerprint: str, since: datetime) -> int:
-        return int(
-            (
-                await run(
-                    self.session,
-                    select(func.count()).where(
-                        _A.merchant_id == merchant_id,
-                        _A.card_fingerprint == fingerprint,
-                        _A.created_at >= since,
-                        _A.outcome.in_(("declined", "blocked")),
-                    ),
-                )
-            ).scalar_one()
-        )
+        row = (await run(self.session, _RECENT_DECLINES, {"m": merchant_id, "f": fingerprint, "since": since})).one()
+        return int(row[0])
 
     async def stuck(self, before: datetime, limit: int) -> list[AttemptRecord]:
         """Attempts still pending since before `before`: a crash left them in flight."""
