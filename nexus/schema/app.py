@@ -17,9 +17,11 @@ from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.schema.config import StrawberryConfig
 from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from nexus.config import Settings
 from nexus.domain.errors import DomainError
+from nexus.schema import replay_responses
 from nexus.schema.context import Context
 from nexus.schema.errors import ErrorPolicy, pre_execution_code
 from nexus.schema.limits import limit_extensions
@@ -85,6 +87,20 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket | None) -> Context:
         plain_response = response if isinstance(response, Response) else None
         return Context(state=self.holder["state"], request=request, response=plain_response)
+
+    async def run(  # type: ignore[override]  # one body for both of Strawberry's overloads
+        self, request: Request | WebSocket, context: Context = UNSET, root_value: None = UNSET
+    ) -> Response | WebSocket:
+        """HTTP requests may be answered from a stored replay (nexus/schema/replay_responses.py)."""
+        if isinstance(request, WebSocket):
+            return await super().run(request, context, root_value)
+
+        async def execute() -> Response:
+            return await GraphQL.run(self, request, context, root_value)
+
+        if context is not UNSET:
+            return await execute()
+        return await replay_responses.respond(self.holder.get("state"), request, execute)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         # Parse errors leave Strawberry before extensions see them (on_operation does not

@@ -1,0 +1,381 @@
+"""Replays of keyed mutations answered from the stored HTTP response bytes (Stripe's way).
+
+Why: a repeat of a finished idempotent mutation already gets its payload from the replay
+cache (nexus/services/idempotency.py), but parsing, GraphQL execution and the `clientSecret`
+read still cost about a millisecond of CPU per repeat. A replay's answer is a pure function
+of the finished key, so the second replay stores the response bytes and later identical
+requests get them back without GraphQL.
+
+Invariants:
+
+- Stored only after a plain JSON POST whose document has one operation, a mutation with one
+  root field from KEYED_MUTATIONS, selecting only fields fixed for a finished key (FIXED_*:
+  the payload's `idempotentReplayed` / `userErrors` and the stored snapshot's scalars, never
+  `attempts`, `refunds` or `events`, which resolve live), no directives; and only when the
+  answer has no `errors`, `idempotentReplayed: true` and empty `userErrors`. The first
+  execution answers `false`, so it is never stored; replays are identical to each other.
+- Keyed by the caller's API key id (never the key) and the SHA-256 of the exact body bytes
+  plus the Content-Type and Accept headers (they choose Strawberry's transport). A different
+  body (another amount: IDEMPOTENCY_KEY_REUSED), another key or merchant, misses.
+- A hit still authenticates (`authenticate_cached`, the rate limiter): a refusal, or any
+  doubt, falls through to the normal path, which answers exactly as without this cache.
+- An entry ends when its idempotency key expires (created_at + KEY_TTL, read from the key's
+  row when stored): after that the key may run again and answer differently.
+- Per process, bounded (LRU), never persisted, never logged: bodies hold the client secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    StringValueNode,
+    VariableNode,
+    parse,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+from nexus.db.uow import UnitOfWork
+from nexus.domain.idempotency import KEY_TTL
+from nexus.schema.context import Context
+from nexus.services.auth import Principal, authenticate_cached
+from nexus.services.records import now
+from nexus.state import AppState
+
+# A field name → None for a leaf, or the fields allowed under it.
+Allowed = Mapping[str, "Allowed | None"]
+
+_LEAVES: Final = None
+FIXED_USER_ERROR: Final[Allowed] = dict.fromkeys(("code", "field", "message", "__typename"), _LEAVES)
+# PaymentIntent fields answered from the stored snapshot; `clientSecret` is read from the row but never
+# changes for an intent (and depends only on the caller's key, part of the cache key).
+FIXED_INTENT: Final[Allowed] = {
+    **dict.fromkeys(
+        (
+            "__typename",
+            "id",
+            "amount",
+            "currency",
+            "status",
+            "captureMethod",
+            "amountCapturable",
+            "amountReceived",
+            "amountRefunded",
+            "clientSecret",
+            "description",
+            "metadata",
+            "cancellationReason",
+            "version",
+            "createdAt",
+            "updatedAt",
+        ),
+        _LEAVES,
+    ),
+    "lastPaymentError": dict.fromkeys(("code", "declineCode", "message", "__typename"), _LEAVES),
+}
+FIXED_REFUND: Final[Allowed] = dict.fromkeys(
+    ("__typename", "id", "amount", "currency", "reason", "status", "createdAt", "paymentIntentId"), _LEAVES
+)
+FIXED_INTENT_PAYLOAD: Final[Allowed] = {
+    "__typename": _LEAVES,
+    "idempotentReplayed": _LEAVES,
+    "userErrors": FIXED_USER_ERROR,
+    "paymentIntent": FIXED_INTENT,
+}
+# Mutations whose replay returns the stored idempotent response unchanged (run_once). Not
+# processPaymentIntent: it validates the card's expiry against today's date before replaying, so
+# the same body can turn from a replay into INVALID_CARD; and its path has its own recovery logic.
+KEYED_MUTATIONS: Final[Mapping[str, Allowed]] = {
+    "createPaymentIntent": FIXED_INTENT_PAYLOAD,
+    "capturePaymentIntent": FIXED_INTENT_PAYLOAD,
+    "cancelPaymentIntent": FIXED_INTENT_PAYLOAD,
+    "refundPaymentIntent": {**FIXED_INTENT_PAYLOAD, "refund": FIXED_REFUND},
+}
+KEY_ARGUMENT: Final = "idempotencyKey"
+
+# A storm repeats a handful of keys at once; 2,000 hot (key, body) pairs per process is far more, and
+# with MAX_STORED_BODY_BYTES bounds the cache at ~16 MB even if every body were that large (a
+# typical replay answer is ~400 bytes: under 1 MB in all).
+MAX_ENTRIES: Final = 2_000
+# Larger answers (metadata near Stripe's 50 × 500-character cap) are rare: they just run normally.
+MAX_STORED_BODY_BYTES: Final = 8 * 1024
+# Request bodies this large are never cacheable documents (ours are < 1 KB; metadata up to ~27 KB);
+# skipping them keeps every other large POST from being hashed.
+MAX_REQUEST_BYTES: Final = 32 * 1024
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    key_id: str
+    expires_at: datetime  # the idempotency key's created_at + KEY_TTL
+    body: bytes
+
+
+@dataclass(frozen=True)
+class ReplayShape:
+    """What a cacheable document reads: its root field's response key and where the flags are."""
+
+    root_key: str
+    replayed_keys: tuple[str, ...]
+    user_error_keys: tuple[str, ...]
+    idempotency_key: str
+
+
+class StoredResponses:
+    """(API key id, request digest) → response bytes, least recently used dropped first."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        # One entry per digest: two keys sending byte-identical bodies (same idempotency key string
+        # in two merchants) keep the latest; the other misses and runs normally.
+        self._entries: OrderedDict[str, StoredResponse] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, digest: str, key_id: str, at: datetime) -> bytes | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry.key_id != key_id:
+            return None
+        if at >= entry.expires_at:
+            del self._entries[digest]  # the key expired: it may run again
+            return None
+        self._entries.move_to_end(digest)
+        return entry.body
+
+    def holds(self, digest: str) -> str | None:
+        """The key id whose answer is stored for this digest, if any."""
+        entry = self._entries.get(digest)
+        return None if entry is None else entry.key_id
+
+    def put(self, digest: str, entry: StoredResponse) -> None:
+        self._entries[digest] = entry
+        self._entries.move_to_end(digest)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+STORED = StoredResponses(MAX_ENTRIES)
+
+Execute = Callable[[], Awaitable[Response]]
+
+
+async def respond(state: AppState | None, request: Request, execute: Execute) -> Response:
+    """Answer a GraphQL HTTP request from a stored replay, or run it (and store it if it qualifies)."""
+    if state is None or request.method != "POST":
+        return await execute()
+    body = await request.body()  # Starlette keeps it: the view reads the same bytes
+    if len(body) > MAX_REQUEST_BYTES:
+        return await execute()
+    digest = request_digest(request, body)
+    if STORED.holds(digest) is not None:
+        stored = await _stored_answer(state, request, digest)
+        if stored is not None:
+            return Response(stored, status_code=200, media_type="application/json")
+    response = await execute()
+    await _maybe_store(state, request, body, digest, response)
+    return response
+
+
+def request_digest(request: Request, body: bytes) -> str:
+    """SHA-256 of the body and of the headers that choose Strawberry's transport (JSON or a stream)."""
+    sha = hashlib.sha256()
+    for name in ("content-type", "accept"):
+        sha.update("\n".join(request.headers.getlist(name)).encode("latin-1", "replace"))
+        sha.update(b"\0")
+    sha.update(body)
+    return sha.hexdigest()
+
+
+async def _stored_answer(state: AppState, request: Request, digest: str) -> bytes | None:
+    """The stored bytes if this caller may have them now; None sends the request down the normal path."""
+    context = Context(state=state, request=request)
+    try:
+        principal = await authenticate_cached(state.sessions, context.api_key())
+    except Exception:  # revoked, unknown, database down: the normal path gives its usual answer
+        return None
+    stored = STORED.get(digest, principal.key_id, now())
+    # Only now take a token, as Context.principal() would: a refusal runs the normal path, which
+    # refuses again (a refused check takes no token), so every request is counted once.
+    if stored is None or state.rate_limiter.check(principal.key_id) > 0:
+        return None
+    return stored
+
+
+async def _maybe_store(state: AppState, request: Request, body: bytes, digest: str, response: Response) -> None:
+    if not _plain_replay_answer(response):
+        return
+    shape = replay_shape(body)
+    if shape is None or not answer_is_replay(bytes(response.body), shape):
+        return
+    try:
+        principal = await authenticate_cached(state.sessions, Context(state=state, request=request).api_key())
+    except Exception:  # the key went away meanwhile: nothing to store
+        return
+    if STORED.holds(digest) == principal.key_id:
+        return  # a concurrent replay stored it already
+    expires_at = await _key_expiry(state, principal, shape.idempotency_key)
+    if expires_at is not None and now() < expires_at:
+        STORED.put(digest, StoredResponse(principal.key_id, expires_at, bytes(response.body)))
+
+
+def _plain_replay_answer(response: Response) -> bool:
+    """A complete JSON answer (not a stream) that may say `"idempotentReplayed":true`."""
+    return (
+        type(response) is Response
+        and response.status_code == 200
+        and response.media_type == "application/json"
+        and len(response.body) <= MAX_STORED_BODY_BYTES
+        and b'"idempotentReplayed":true' in response.body
+    )
+
+
+async def _key_expiry(state: AppState, principal: Principal, key: str) -> datetime | None:
+    """When the finished idempotency key stops replaying (the keyed mutations' scope is the merchant)."""
+    async with UnitOfWork(state.sessions) as uow:
+        stored = await uow.idempotency.get(principal.merchant_id, key)
+    if stored is None or stored.response is None:
+        return None
+    return stored.created_at + KEY_TTL
+
+
+def answer_is_replay(body: bytes, shape: ReplayShape) -> bool:
+    """Data only, the one root field, every `idempotentReplayed` true and every `userErrors` empty."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(answer, dict) or set(answer) != {"data"} or not isinstance(answer["data"], dict):
+        return False
+    data = answer["data"]
+    payload = data.get(shape.root_key)
+    if set(data) != {shape.root_key} or not isinstance(payload, dict):
+        return False
+    return all(payload.get(k) is True for k in shape.replayed_keys) and all(
+        payload.get(k) == [] for k in shape.user_error_keys
+    )
+
+
+def replay_shape(body: bytes) -> ReplayShape | None:
+    """The document's shape if it is cacheable (see the module's invariants), else None."""
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(request, dict) or not isinstance(request.get("query"), str):
+        return None
+    variables = request.get("variables") or {}
+    if not isinstance(variables, dict):
+        return None
+    try:
+        document = parse(request["query"])
+    except GraphQLError:
+        return None
+    return _shape(document, variables)
+
+
+def _shape(document: DocumentNode, variables: Mapping[str, Any]) -> ReplayShape | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    if len(operations) != 1 or len(document.definitions) != 1 + len(fragments):
+        return None
+    operation = operations[0]
+    if operation.operation is not OperationType.MUTATION or operation.directives:
+        return None
+    roots = operation.selection_set.selections
+    if len(roots) != 1 or not isinstance(roots[0], FieldNode) or roots[0].directives:
+        return None
+    root = roots[0]
+    allowed = KEYED_MUTATIONS.get(root.name.value)
+    if allowed is None or root.selection_set is None:
+        return None
+    key = _argument_string(root, KEY_ARGUMENT, variables)
+    payload = _flatten(root.selection_set, fragments, set())
+    if key is None or payload is None or not _reads_only(payload, allowed, fragments):
+        return None
+    replayed = tuple(_response_key(f) for f in payload if f.name.value == "idempotentReplayed")
+    user_errors = tuple(_response_key(f) for f in payload if f.name.value == "userErrors")
+    if not replayed or not user_errors:
+        return None
+    return ReplayShape(_response_key(root), replayed, user_errors, key)
+
+
+def _argument_string(field: FieldNode, name: str, variables: Mapping[str, Any]) -> str | None:
+    for argument in field.arguments or ():
+        if argument.name.value != name:
+            continue
+        value = argument.value
+        if isinstance(value, StringValueNode):
+            return value.value
+        if isinstance(value, VariableNode):
+            given = variables.get(value.name.value)  # a default value instead: not cached (rare)
+            return given if isinstance(given, str) else None
+    return None
+
+
+def _flatten(
+    selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode], visiting: set[str]
+) -> list[FieldNode] | None:
+    """The fields a selection set reads, fragments inlined; None for directives or unknown fragments."""
+    fields: list[FieldNode] = []
+    for selection in selection_set.selections:
+        if selection.directives:
+            return None
+        if isinstance(selection, FieldNode):
+            fields.append(selection)
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            inner = _flatten(selection.selection_set, fragments, visiting)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is None or name in visiting or fragment.directives:
+                return None
+            inner = _flatten(fragment.selection_set, fragments, visiting | {name})
+        else:
+            return None
+        if inner is None:
+            return None
+        fields.extend(inner)
+    return fields
+
+
+def _reads_only(fields: list[FieldNode], allowed: Allowed, fragments: Mapping[str, FragmentDefinitionNode]) -> bool:
+    for field in fields:
+        name = field.name.value
+        if name not in allowed or field.arguments:
+            return False
+        inner = allowed[name]
+        if inner is None:
+            if field.selection_set is not None:
+                return False
+            continue
+        if field.selection_set is None:
+            return False
+        selected = _flatten(field.selection_set, fragments, set())
+        if selected is None or not _reads_only(selected, inner, fragments):
+            return False
+    return True
+
+
+def _response_key(field: FieldNode) -> str:
+    return field.alias.value if field.alias is not None else field.name.value
