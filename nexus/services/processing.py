@@ -1,12 +1,15 @@
 """Processing a payment as atomic phases with recovery points (rocket-rides).
 
   tx 1  mark PROCESSING, record the attempt (card encrypted), key at `attempt_created`
-  bank  asked keyed by attempt id: asking twice gives one decision
-  tx 2  apply the decision, purge the card, store the response on the key
+  bank  asked keyed by attempt id, with no transaction open: a slow bank holds no
+        connection and no row lock
+  tx 2  record the bank's decision (the first recorded for an attempt stands), apply
+        it, purge the card, store the response on the key
 
 A crash between phases leaves the attempt `pending`: a retry with the same key
 resumes from the attempt, and the recovery job re-drives attempts nobody
-retried, so no intent stays PROCESSING.
+retried, so no intent stays PROCESSING. Two drivers of one attempt (a retry and
+the job) both may ask the bank; the decision recorded first is the one applied.
 """
 
 from __future__ import annotations
@@ -39,6 +42,16 @@ ATTEMPT_CREATED = "attempt_created"
 IN_USE_WAIT_S = 5.0
 # How often the waiting repeat looks again: small against a request's ~10 ms, cheap for the database.
 IN_USE_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class BankCall:
+    """What asking the bank needs for one attempt; phase 1 has it all in hand."""
+
+    card: Card
+    amount: int
+    currency: str
+    recent_declines: int
 
 
 @dataclass(frozen=True)
@@ -79,7 +92,8 @@ class Processor:
         started = await self._start_or_wait(merchant_id, intent_id, card, key, fp)
         if isinstance(started, dict):
             return IntentResult(intent_from_record(started["intent"]), True)
-        pi = await self.drive(started, merchant_id, key, authenticated=False)
+        attempt_id, call = started
+        pi = await self.drive(attempt_id, merchant_id, key, authenticated=False, call=call)
         return IntentResult(pi, False)
 
     async def _merchant_of(self, principal: Principal, intent_id: str, client_secret: str | None) -> str:
@@ -94,7 +108,7 @@ class Processor:
 
     async def _start_or_wait(
         self, merchant_id: str, intent_id: str, card: Card, key: str, fp: str
-    ) -> str | dict[str, Any]:
+    ) -> tuple[str, BankCall | None] | dict[str, Any]:
         """A repeat of a request still running waits for it and replays its response."""
         deadline = time.monotonic() + IN_USE_WAIT_S
         while True:
@@ -105,8 +119,11 @@ class Processor:
                     raise
                 await asyncio.sleep(IN_USE_POLL_S)
 
-    async def _start(self, merchant_id: str, intent_id: str, card: Card, key: str, fp: str) -> str | dict[str, Any]:
-        """Phase 1. Returns the attempt id to drive, or a stored response to replay."""
+    async def _start(
+        self, merchant_id: str, intent_id: str, card: Card, key: str, fp: str
+    ) -> tuple[str, BankCall | None] | dict[str, Any]:
+        """Phase 1. Returns the attempt to drive (with the bank call when this request made
+        the attempt; a resumed one is read back), or a stored response to replay."""
         at = now()
         async with UnitOfWork(self.sessions) as uow:
             if not await uow.idempotency.claim(merchant_id, key, "processPaymentIntent", fp, at, locked=True):
@@ -131,13 +148,15 @@ class Processor:
                         # Take the lock over from the crashed request, then continue from its attempt.
                         await uow.idempotency.set_recovery_point(merchant_id, key, ATTEMPT_CREATED, data, at)
                         await uow.commit()
-                        return str(data["attempt_id"])
+                        return str(data["attempt_id"]), None
                 await uow.idempotency.restart(merchant_id, key, fp, "processPaymentIntent", at)
             pi = await uow.intents.get(merchant_id, intent_id, lock=True)
             if pi is None:
                 raise NotFound(f"no payment intent {intent_id!r}", ["input", "id"])
             pi.start_processing(at)
             attempt_id = new_id("pa")
+            card_fingerprint = fingerprint(card.number, self.cipher.fingerprint_key)
+            declines = await uow.attempts.recent_declines(merchant_id, card_fingerprint, at - bank.VELOCITY_WINDOW)
             await uow.attempts.add_pending(
                 {
                     "id": attempt_id,
@@ -145,7 +164,7 @@ class Processor:
                     "payment_intent_id": pi.id,
                     "card_brand": card.brand,
                     "card_last4": card.last4,
-                    "card_fingerprint": fingerprint(card.number, self.cipher.fingerprint_key),
+                    "card_fingerprint": card_fingerprint,
                     "card_exp_month": card.exp_month,
                     "card_exp_year": card.exp_year,
                     "card_ciphertext": self.cipher.encrypt(_card_blob(card), attempt_id.encode()),
@@ -157,34 +176,49 @@ class Processor:
             await record_intent_events(uow, pi, key)
             await uow.idempotency.set_recovery_point(merchant_id, key, ATTEMPT_CREATED, {"attempt_id": attempt_id}, at)
             await uow.commit()
-        return attempt_id
+        return attempt_id, BankCall(card, pi.amount, pi.currency, declines)
 
-    async def drive(self, attempt_id: str, merchant_id: str, key: str | None, *, authenticated: bool) -> PaymentIntent:
-        """Phases 2 and 3 for one in-flight attempt; safe to run any number of times."""
-        decision = await self.ask_bank(attempt_id, authenticated)
-        return await self._apply(attempt_id, merchant_id, key, decision)
+    async def drive(
+        self,
+        attempt_id: str,
+        merchant_id: str,
+        key: str | None,
+        *,
+        authenticated: bool,
+        call: BankCall | None = None,
+    ) -> PaymentIntent:
+        """The bank, then phase 2, for one in-flight attempt; safe to run any number of times."""
+        decision: dict[str, Any] | None = None
+        if call is None:
+            call, decision = await self._read_back(attempt_id, authenticated)
+        if decision is None:
+            assert call is not None
+            asked = await self.acquirer.authorize(
+                call.card, call.amount, call.currency, call.recent_declines, authenticated
+            )
+            decision = _decision_to(asked)
+        return await self._apply(attempt_id, merchant_id, key, authenticated, decision)
 
-    async def ask_bank(self, attempt_id: str, authenticated: bool) -> bank.BankDecision:
+    async def _read_back(self, attempt_id: str, authenticated: bool) -> tuple[BankCall | None, dict[str, Any] | None]:
+        """A resumed or re-driven attempt: the decision already recorded, else the bank call."""
         async with UnitOfWork(self.sessions) as uow:
             request = await uow.attempts.bank_request(attempt_id, authenticated)
             if request is not None and request.decision is not None:
-                return _decision_from(request.decision)
+                return None, request.decision
             if request is None or request.card_ciphertext is None:
                 raise InvalidState("this payment attempt can no longer be authorized")
-            card = _card_from(self.cipher.decrypt(request.card_ciphertext, attempt_id.encode()))
             declines = await uow.attempts.recent_declines(
                 request.merchant_id, request.card_fingerprint, now() - bank.VELOCITY_WINDOW
             )
-            decision = await self.acquirer.authorize(card, request.amount, request.currency, declines, authenticated)
-            # If another driver recorded first, its decision stands.
-            stored = await uow.attempts.record_bank_decision(attempt_id, authenticated, _decision_to(decision))
-            await uow.commit()
-        return _decision_from(stored)
+        card = _card_from(self.cipher.decrypt(request.card_ciphertext, attempt_id.encode()))
+        return BankCall(card, request.amount, request.currency, declines), None
 
     async def _apply(
-        self, attempt_id: str, merchant_id: str, key: str | None, decision: bank.BankDecision
+        self, attempt_id: str, merchant_id: str, key: str | None, authenticated: bool, asked: dict[str, Any]
     ) -> PaymentIntent:
         async with UnitOfWork(self.sessions) as uow:
+            # If another driver recorded first, its decision stands (this insert waits for its commit).
+            decision = _decision_from(await uow.attempts.record_bank_decision(attempt_id, authenticated, asked))
             attempt = await uow.attempts.get(attempt_id)
             assert attempt is not None
             pi = await uow.intents.get(merchant_id, attempt.payment_intent_id, lock=True)
@@ -193,14 +227,7 @@ class Processor:
                 pi.apply_decision(decision, now())
                 await uow.attempts.resolve(
                     attempt_id,
-                    {
-                        "outcome": decision.outcome,
-                        "decline_code": decision.decline_code,
-                        "risk_score": decision.risk_score,
-                        "risk_level": decision.risk_level.value,
-                        "risk_reasons": list(decision.risk_reasons),
-                        "network_status": decision.network_status,
-                    },
+                    _decision_to(decision),
                     keep_card=decision.outcome == "requires_action",
                 )
                 await uow.intents.save(pi)

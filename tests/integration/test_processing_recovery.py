@@ -38,8 +38,8 @@ async def _crash_after_phase_one(
         {"id": created.intent.id, "card": {"number": card.number, "cvc": card.cvc, "expMonth": 12, "expYear": 2034}},
         key=processor.cipher.fingerprint_key,
     )
-    attempt_id = await processor._start(principal.merchant_id, created.intent.id, card, key, fp)
-    assert isinstance(attempt_id, str)
+    started = await processor._start(principal.merchant_id, created.intent.id, card, key, fp)
+    assert isinstance(started, tuple)
     return created.intent.id
 
 
