@@ -191,8 +191,9 @@ async def respond(state: AppState | None, request: Request, execute: Execute) ->
         stored = await _stored_answer(state, request, digest)
         if stored is not None:
             return Response(stored, status_code=200, media_type="application/json")
+    started = now()
     response = await execute()
-    await _maybe_store(state, request, body, digest, response)
+    await _maybe_store(state, request, body, digest, response, started)
     return response
 
 
@@ -221,7 +222,9 @@ async def _stored_answer(state: AppState, request: Request, digest: str) -> byte
     return stored
 
 
-async def _maybe_store(state: AppState, request: Request, body: bytes, digest: str, response: Response) -> None:
+async def _maybe_store(
+    state: AppState, request: Request, body: bytes, digest: str, response: Response, started: datetime
+) -> None:
     if not _plain_replay_answer(response):
         return
     shape = replay_shape(body)
@@ -233,7 +236,7 @@ async def _maybe_store(state: AppState, request: Request, body: bytes, digest: s
         return
     if STORED.holds(digest) == principal.key_id:
         return  # a concurrent replay stored it already
-    expires_at = await _key_expiry(state, principal, shape.idempotency_key)
+    expires_at = await _key_expiry(state, principal, shape.idempotency_key, started)
     if expires_at is not None and now() < expires_at:
         STORED.put(digest, StoredResponse(principal.key_id, expires_at, bytes(response.body)))
 
@@ -249,11 +252,15 @@ def _plain_replay_answer(response: Response) -> bool:
     )
 
 
-async def _key_expiry(state: AppState, principal: Principal, key: str) -> datetime | None:
-    """When the finished idempotency key stops replaying (the keyed mutations' scope is the merchant)."""
+async def _key_expiry(state: AppState, principal: Principal, key: str, started: datetime) -> datetime | None:
+    """When the finished idempotency key stops replaying (the keyed mutations' scope is the merchant).
+
+    None if the row is not the one the answer replayed: a key created after the request started was
+    restarted (it had expired) while the request replayed the old answer.
+    """
     async with UnitOfWork(state.sessions) as uow:
         stored = await uow.idempotency.get(principal.merchant_id, key)
-    if stored is None or stored.response is None:
+    if stored is None or stored.response is None or stored.created_at > started:
         return None
     return stored.created_at + KEY_TTL
 

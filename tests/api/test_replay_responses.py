@@ -11,17 +11,21 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 
 from tests.api.flows import create_intent, key
 from tests.api.gql import CREATE, PROCESS, REFUND, card
-from tests.conftest import SIGNUP, GraphQLClient
+from tests.conftest import SIGNUP, GraphQLClient, ServerProcess
 
 ROLL = """mutation($input: RollApiKeyInput!) { rollApiKey(input: $input) { key userErrors { code field } } }"""
 STORM = 20
+# Simultaneous replays against a burst of 4 tokens: most must be refused.
+BURST = 12
 SECRET_CHANGED = "changed_behind_the_api"
 
 
@@ -199,3 +203,24 @@ async def test_refund_replays_are_answered_from_stored_bytes(
     stored = await _post(http, merchant["secretKey"], REFUND, variables)
     await _change_secret(database_url, intent["id"])
     assert await _post(http, merchant["secretKey"], REFUND, variables) == stored
+
+
+@pytest.fixture(scope="module")
+def limited_server(database_url: str) -> Iterator[ServerProcess]:
+    # 2 requests/s per key, burst 4 (as in test_http_surface): trips within one burst, no sleeping.
+    server = ServerProcess(database_url, env={"NEXUS_RATE_LIMIT": "2"}).start()
+    yield server
+    server.stop()
+
+
+async def test_stored_replays_still_count_against_the_rate_limit(limited_server: ServerProcess) -> None:
+    async with httpx.AsyncClient(base_url=limited_server.url) as http:
+        signup = await GraphQLClient(http).data(SIGNUP, {"input": {"name": "Busy", "email": "busy@shop.test"}})
+        secret_key = signup["signupMerchant"]["secretKey"]
+        variables = _create_variables()
+        await _post(http, secret_key, CREATE, variables)
+        stored = await _post(http, secret_key, CREATE, variables)
+        bodies = await asyncio.gather(*(_post(http, secret_key, CREATE, variables) for _ in range(BURST)))
+    limited = [json.loads(b)["errors"][0]["extensions"] for b in bodies if b != stored]
+    assert limited, f"some of {BURST} simultaneous replays must exceed a burst of 4"
+    assert all(e["code"] == "RATE_LIMITED" and e["retryAfter"] >= 1 for e in limited)
