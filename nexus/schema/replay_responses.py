@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -57,6 +58,8 @@ from nexus.schema.context import Context
 from nexus.services.auth import Principal, authenticate_cached
 from nexus.services.records import now
 from nexus.state import AppState
+
+log = logging.getLogger("nexus.graphql")
 
 # A field name → None for a leaf, or the fields allowed under it.
 Allowed = Mapping[str, "Allowed | None"]
@@ -193,7 +196,10 @@ async def respond(state: AppState | None, request: Request, execute: Execute) ->
             return Response(stored, status_code=200, media_type="application/json")
     started = now()
     response = await execute()
-    await _maybe_store(state, request, body, digest, response, started)
+    try:
+        await _maybe_store(state, request, body, digest, response, started)
+    except Exception as error:  # storing is an optimisation: the answer goes out regardless
+        log.warning("replay response not stored: %s", type(error).__name__)  # never the body: it holds secrets
     return response
 
 
@@ -230,10 +236,7 @@ async def _maybe_store(
     shape = replay_shape(body)
     if shape is None or not answer_is_replay(bytes(response.body), shape):
         return
-    try:
-        principal = await authenticate_cached(state.sessions, Context(state=state, request=request).api_key())
-    except Exception:  # the key went away meanwhile: nothing to store
-        return
+    principal = await authenticate_cached(state.sessions, Context(state=state, request=request).api_key())
     if STORED.holds(digest) == principal.key_id:
         return  # a concurrent replay stored it already
     expires_at = await _key_expiry(state, principal, shape.idempotency_key, started)
