@@ -3,7 +3,7 @@
 Why: a repeat of a finished idempotent mutation already gets its payload from the replay
 cache (nexus/services/idempotency.py), but parsing, GraphQL execution and the `clientSecret`
 read still cost about a millisecond of CPU per repeat. A replay's answer is a pure function
-of the finished key, so the second replay stores the response bytes and later identical
+of the finished key, so the first replay (the second request) stores its bytes and later identical
 requests get them back without GraphQL.
 
 Invariants:
