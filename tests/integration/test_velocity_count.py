@@ -53,7 +53,7 @@ async def test_declines_are_counted_and_approvals_are_not(
 async def test_the_count_uses_the_partial_index_under_a_generic_plan(database_url: str) -> None:
     """asyncpg prepares statements, and PostgreSQL turns them into generic plans: the
     index's predicate must be in the SQL itself, not in parameters, or it is never used."""
-    sql = str(attempts._RECENT_DECLINES.compile(dialect=postgresql.asyncpg.dialect()))
+    sql = str(attempts._RECENT_DECLINES.statement.compile(dialect=postgresql.asyncpg.dialect()))
     conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
     try:
         await conn.execute("SET plan_cache_mode = force_generic_plan")

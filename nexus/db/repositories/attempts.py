@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import run
+from nexus.db.repositories.core import Prepared, execute, fetch_one, run
 
 _A = models.PaymentAttempt
 
@@ -67,16 +67,39 @@ def _record(row: models.PaymentAttempt | Row[Any]) -> AttemptRecord:
     )
 
 
-# Built once (memoized cache key); the values come as parameters.
-_INSERT_PENDING = insert(_A)
+_B = models.BankAuthorization
+_PI = models.PaymentIntent
+
+# Built once; the values come as parameters (see core.Prepared).
+_INSERT_PENDING = Prepared(insert(_A))
 # An attempt as the record's columns (never the card ciphertext): no ORM identity load.
-_GET = select(*(getattr(_A, name) for name in AttemptRecord.__dataclass_fields__)).where(_A.id == bindparam("w_id"))
+_GET = Prepared(
+    select(*(getattr(_A, name) for name in AttemptRecord.__dataclass_fields__)).where(_A.id == bindparam("w_id"))
+)
+_RESOLVE = Prepared(update(_A).where(_A.id == bindparam("w_id")))
+_RESOLVE_PURGING = Prepared(
+    update(_A).where(_A.id == bindparam("w_id")).values(card_ciphertext=None, resolved_at=func.now())
+)
+# What asking the bank needs, in one round-trip: the attempt's card, the intent's amount, and
+# the decision already recorded for this attempt (if any).
+_BANK_REQUEST = Prepared(
+    select(_A.merchant_id, _A.card_fingerprint, _A.card_ciphertext, _PI.amount, _PI.currency, _B.decision)
+    .join(_PI, _PI.id == _A.payment_intent_id)
+    .outerjoin(_B, (_B.attempt_id == _A.id) & (_B.authenticated == bindparam("w_authenticated")))
+    .where(_A.id == bindparam("w_id"))
+)
+_RECORD_DECISION = Prepared(pg_insert(_B).on_conflict_do_nothing().returning(_B.decision))
+_DECISION = Prepared(
+    select(_B.decision).where(_B.attempt_id == bindparam("w_id"), _B.authenticated == bindparam("w_authenticated"))
+)
 # Declines of one card at one merchant since a time: answered from the partial index alone.
-_RECENT_DECLINES = select(func.count()).where(
-    _A.merchant_id == bindparam("m"),
-    _A.card_fingerprint == bindparam("f"),
-    _A.created_at >= bindparam("since"),
-    models.DECLINED_OUTCOMES,
+_RECENT_DECLINES = Prepared(
+    select(func.count()).where(
+        _A.merchant_id == bindparam("m"),
+        _A.card_fingerprint == bindparam("f"),
+        _A.created_at >= bindparam("since"),
+        models.DECLINED_OUTCOMES,
+    )
 )
 
 
@@ -85,10 +108,11 @@ class AttemptRepository:
         self.session = session
 
     async def add_pending(self, values: dict[str, Any]) -> None:
-        await run(self.session, _INSERT_PENDING, {"outcome": "pending", "network_status": "pending", **values})
+        pending = {"outcome": "pending", "network_status": "pending", "risk_reasons": [], **values}
+        await execute(self.session, _INSERT_PENDING, pending)
 
     async def get(self, attempt_id: str) -> AttemptRecord | None:
-        row = (await run(self.session, _GET, {"w_id": attempt_id})).first()
+        row = await fetch_one(self.session, _GET, {"w_id": attempt_id})
         return _record(row) if row else None
 
     async def latest_for_intent(self, intent_id: str) -> AttemptRecord | None:
@@ -107,9 +131,7 @@ class AttemptRepository:
 
     async def resolve(self, attempt_id: str, values: dict[str, Any], *, keep_card: bool) -> None:
         """Record the outcome; the card number is purged unless a 3-D Secure step still needs it."""
-        if not keep_card:
-            values = {**values, "card_ciphertext": None, "resolved_at": func.now()}
-        await run(self.session, update(_A).where(_A.id == attempt_id).values(**values))
+        await execute(self.session, _RESOLVE if keep_card else _RESOLVE_PURGING, {"w_id": attempt_id, **values})
 
     async def abandon_for_intent(self, intent_id: str) -> None:
         """The intent was canceled: attempts still waiting (3-D Secure) end, their card purged."""
@@ -121,7 +143,8 @@ class AttemptRepository:
         )
 
     async def recent_declines(self, merchant_id: str, fingerprint: str, since: datetime) -> int:
-        row = (await run(self.session, _RECENT_DECLINES, {"m": merchant_id, "f": fingerprint, "since": since})).one()
+        row = await fetch_one(self.session, _RECENT_DECLINES, {"m": merchant_id, "f": fingerprint, "since": since})
+        assert row is not None  # count(*) always answers one row
         return int(row[0])
 
     async def stuck(self, before: datetime, limit: int) -> list[AttemptRecord]:
@@ -136,17 +159,8 @@ class AttemptRepository:
         return [_record(r) for r in rows.scalars()]
 
     async def bank_request(self, attempt_id: str, authenticated: bool) -> BankRequest | None:
-        """What asking the bank needs, in one round-trip: the attempt's card and intent's
-        amount, and the decision already recorded for this attempt (if any)."""
-        B = models.BankAuthorization
-        PI = models.PaymentIntent
-        stmt = (
-            select(_A.merchant_id, _A.card_fingerprint, _A.card_ciphertext, PI.amount, PI.currency, B.decision)
-            .join(PI, PI.id == _A.payment_intent_id)
-            .outerjoin(B, (B.attempt_id == _A.id) & (B.authenticated == authenticated))
-            .where(_A.id == attempt_id)
-        )
-        row = (await run(self.session, stmt)).first()
+        """What asking the bank needs (see _BANK_REQUEST), or None for an unknown attempt."""
+        row = await fetch_one(self.session, _BANK_REQUEST, {"w_id": attempt_id, "w_authenticated": authenticated})
         if row is None:
             return None
         return BankRequest(
@@ -158,30 +172,14 @@ class AttemptRepository:
             decision=row.decision,
         )
 
-    async def bank_decision(self, attempt_id: str, authenticated: bool) -> dict[str, Any] | None:
-        B = models.BankAuthorization
-        return (
-            await run(
-                self.session, select(B.decision).where(B.attempt_id == attempt_id, B.authenticated == authenticated)
-            )
-        ).scalar_one_or_none()
-
     async def record_bank_decision(
         self, attempt_id: str, authenticated: bool, decision: dict[str, Any]
     ) -> dict[str, Any]:
         """Record the bank's decision; if another driver recorded one first, that one stands and is returned."""
-        B = models.BankAuthorization
-        inserted = (
-            await run(
-                self.session,
-                pg_insert(B)
-                .values(attempt_id=attempt_id, authenticated=authenticated, decision=decision)
-                .on_conflict_do_nothing()
-                .returning(B.decision),
-            )
-        ).scalar_one_or_none()
+        values = {"attempt_id": attempt_id, "authenticated": authenticated, "decision": decision}
+        inserted = await fetch_one(self.session, _RECORD_DECISION, values)
         if inserted is not None:
-            return dict(inserted)
-        stored = await self.bank_decision(attempt_id, authenticated)
+            return dict(inserted.decision)
+        stored = await fetch_one(self.session, _DECISION, {"w_id": attempt_id, "w_authenticated": authenticated})
         assert stored is not None
-        return stored
+        return dict(stored.decision)

@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import run
+from nexus.db.repositories.core import Prepared, execute
 
 _E = models.Event
 
@@ -57,6 +57,9 @@ def _record(row: models.Event) -> EventRecord:
     )
 
 
+_INSERT = Prepared(insert(_E))
+
+
 class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -64,7 +67,8 @@ class EventRepository:
     async def add_many(self, events: list[NewEvent]) -> None:
         if not events:
             return
-        await run(self.session, insert(_E), [e.__dict__ for e in events])
+        for e in events:  # almost always one: a change records one event, rarely two
+            await execute(self.session, _INSERT, e.__dict__)
 
     async def get(self, merchant_id: str, event_id: str) -> EventRecord | None:
         row = (

@@ -15,19 +15,20 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import run
+from nexus.db.repositories.core import Prepared, execute, fetch_one, run
 from nexus.domain.idempotency import StoredKey
 
 _K = models.IdempotencyKey
 
 
 # Built once (bind parameters, memoized cache key): these run on every keyed mutation.
-_CLAIM = pg_insert(_K).on_conflict_do_nothing(index_elements=["scope", "key"]).returning(_K.id)
+_CLAIM = Prepared(pg_insert(_K).on_conflict_do_nothing(index_elements=["scope", "key"]).returning(_K.id))
 _WHERE_KEY = (_K.scope == bindparam("w_scope"), _K.key == bindparam("w_key"))
-_GET = select(_K.fingerprint, _K.locked_at, _K.response, _K.recovery_point, _K.created_at).where(*_WHERE_KEY)
-_GET_LOCKED = _GET.with_for_update()
-_FINISH = update(_K).where(*_WHERE_KEY).values(locked_at=None, recovery_point="finished")
-_SET_RECOVERY_POINT = update(_K).where(*_WHERE_KEY)
+_SELECT = select(_K.fingerprint, _K.locked_at, _K.response, _K.recovery_point, _K.created_at).where(*_WHERE_KEY)
+_GET = Prepared(_SELECT)
+_GET_LOCKED = Prepared(_SELECT.with_for_update())
+_FINISH = Prepared(update(_K).where(*_WHERE_KEY).values(locked_at=None, recovery_point="finished"))
+_SET_RECOVERY_POINT = Prepared(update(_K).where(*_WHERE_KEY))
 
 
 class IdempotencyRepository:
@@ -47,12 +48,11 @@ class IdempotencyRepository:
             "recovery_point": "started",
             "created_at": now,
         }
-        row = (await run(self.session, _CLAIM, values)).first()
-        return row is not None
+        return await fetch_one(self.session, _CLAIM, values) is not None
 
     async def get(self, scope: str, key: str, *, lock: bool = False) -> StoredKey | None:
         params = {"w_scope": scope, "w_key": key}
-        row = (await run(self.session, _GET_LOCKED if lock else _GET, params)).first()
+        row = await fetch_one(self.session, _GET_LOCKED if lock else _GET, params)
         if row is None:
             return None
         return StoredKey(
@@ -72,10 +72,10 @@ class IdempotencyRepository:
         self, scope: str, key: str, point: str, data: dict[str, Any] | None, now: datetime
     ) -> None:
         values = {"w_scope": scope, "w_key": key, "recovery_point": point, "recovery_data": data, "locked_at": now}
-        await run(self.session, _SET_RECOVERY_POINT, values)
+        await execute(self.session, _SET_RECOVERY_POINT, values)
 
     async def finish(self, scope: str, key: str, response: dict[str, Any]) -> None:
-        await run(self.session, _FINISH, {"w_scope": scope, "w_key": key, "response": response})
+        await execute(self.session, _FINISH, {"w_scope": scope, "w_key": key, "response": response})
 
     async def restart(self, scope: str, key: str, fingerprint: str, operation: str, now: datetime) -> None:
         """Reuse an expired key row as if new."""

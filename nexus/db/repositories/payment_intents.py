@@ -9,7 +9,7 @@ from sqlalchemy import Row, bindparam, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import run
+from nexus.db.repositories.core import Prepared, execute, fetch_one, run
 from nexus.domain.payment_intent import PaymentIntent
 from nexus.domain.status import CaptureMethod, PaymentIntentStatus
 
@@ -72,10 +72,14 @@ def _mutable_values(pi: PaymentIntent) -> dict[str, Any]:
 
 # Built once: a statement made per call with .values(...) has its cache key recomputed over
 # every value on each execution; these carry bind parameters and a memoized key instead.
-_INSERT = insert(_T)
-_SAVE = update(_T).where(_T.id == bindparam("w_id"), _T.merchant_id == bindparam("w_merchant_id"))
-_GET = select(*_COLUMNS).where(_T.id == bindparam("w_id"), _T.merchant_id == bindparam("w_merchant_id"))
-_GET_LOCKED = _GET.with_for_update()
+_INSERT = Prepared(insert(_T))
+_SAVE = Prepared(update(_T).where(_T.id == bindparam("w_id"), _T.merchant_id == bindparam("w_merchant_id")))
+_SELECT = select(*_COLUMNS).where(_T.id == bindparam("w_id"), _T.merchant_id == bindparam("w_merchant_id"))
+_GET = Prepared(_SELECT)
+_GET_LOCKED = Prepared(_SELECT.with_for_update())
+_CLIENT_SECRET = Prepared(
+    select(_T.client_secret).where(_T.id == bindparam("w_id"), _T.merchant_id == bindparam("w_merchant_id"))
+)
 
 
 class PaymentIntentRepository:
@@ -95,12 +99,12 @@ class PaymentIntentRepository:
             "created_at": pi.created_at,
             **_mutable_values(pi),
         }
-        await run(self.session, _INSERT, values)
+        await execute(self.session, _INSERT, values)
 
     async def get(self, merchant_id: str, intent_id: str, *, lock: bool = False) -> PaymentIntent | None:
         """The intent of this merchant, row-locked for the transaction when `lock`."""
         params = {"w_id": intent_id, "w_merchant_id": merchant_id}
-        row = (await run(self.session, _GET_LOCKED if lock else _GET, params)).first()
+        row = await fetch_one(self.session, _GET_LOCKED if lock else _GET, params)
         return _to_domain(row) if row else None
 
     async def get_with_secret(self, intent_id: str, client_secret: str) -> PaymentIntent | None:
@@ -112,13 +116,12 @@ class PaymentIntentRepository:
         return _to_domain(row) if row else None
 
     async def client_secret(self, merchant_id: str, intent_id: str) -> str | None:
-        return (
-            await run(self.session, select(_T.client_secret).where(_T.id == intent_id, _T.merchant_id == merchant_id))
-        ).scalar_one_or_none()
+        row = await fetch_one(self.session, _CLIENT_SECRET, {"w_id": intent_id, "w_merchant_id": merchant_id})
+        return row.client_secret if row else None
 
     async def save(self, pi: PaymentIntent) -> None:
         """Write a changed intent; the caller holds its row lock, so versions never race."""
-        await run(self.session, _SAVE, {"w_id": pi.id, "w_merchant_id": pi.merchant_id, **_mutable_values(pi)})
+        await execute(self.session, _SAVE, {"w_id": pi.id, "w_merchant_id": pi.merchant_id, **_mutable_values(pi)})
 
     async def page(
         self,
