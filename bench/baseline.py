@@ -92,7 +92,6 @@ RESOLVE_ATTEMPT = (
     "risk_level = 'NORMAL', risk_reasons = '{}', network_status = 'approved_by_network', resolved_at = now() "
     "WHERE id = $1"
 )
-CLIENT_SECRET = "SELECT client_secret FROM payment_intents WHERE id = $1 AND merchant_id = $2"
 LIST = f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51"
 
 DECISION = {
@@ -218,17 +217,6 @@ async def process(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> No
         await conn.execute(FINISH, t.merchant_id, key, event)
 
 
-async def replay(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
-    # A repeat is answered from the process's replay cache (nexus.services.idempotency):
-    # what reaches the database is the clientSecret field's read, which is never cached.
-    if auth:
-        await _auth(conn, t)
-    tx = conn.transaction()
-    await tx.start()
-    await conn.fetchval(CLIENT_SECRET, "bl_0", t.merchant_id)
-    await tx.rollback()
-
-
 async def read_page(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
     if auth:
         await _auth(conn, t)
@@ -240,14 +228,16 @@ async def read_page(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> 
 
 # Statements per request, BEGIN/COMMIT included, as the transactions above send them;
 # run.py compares these with what PostgreSQL logged for the gateway and warns on drift.
-STATEMENTS = {"a": 6, "b": 18, "d": 3, "e": 3}
+# A replay (d) sends none: the gateway answers it from the stored response
+# (nexus.schema.replay_responses), so there is no SQL to give the baselines.
+STATEMENTS = {"a": 6, "b": 18, "d": 0, "e": 3}
 
 Transaction = Callable[[asyncpg.Connection, Target, int, bool], Awaitable[None]]
-TRANSACTIONS: dict[str, Transaction] = {"a": create, "b": process, "d": replay, "e": read_page}
+TRANSACTIONS: dict[str, Transaction] = {"a": create, "b": process, "e": read_page}
 
 
 async def prepare(dsn: str, target: Target) -> None:
-    """Baseline rows: `bl_<n>` intents to process (and `bl_0` whose client secret replays read)."""
+    """Baseline rows: `bl_<n>` intents to process."""
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute(

@@ -94,8 +94,6 @@ def script(scenario: str, t: baseline.Target, auth: bool) -> str:
                 "COMMIT;\n"
             )
         )
-    if scenario == "d":
-        return head + f"BEGIN;\n{_sub(baseline.CLIENT_SECRET, _lit('bl_0'), m)};\nROLLBACK;\n"
     if scenario == "e":
         return head + f"BEGIN;\n{_sub(baseline.LIST, _lit(t.read_merchant_id))};\nROLLBACK;\n"
     raise ValueError(f"no pgbench script for scenario {scenario!r}")

@@ -23,9 +23,11 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
     cells = {(r["scenario"], r["system"]) for r in results["rows"]}
-    for scenario in "abde":
+    for scenario in "abe":
         assert {(scenario, "gateway"), (scenario, "asyncpg"), (scenario, "pgbench")} <= cells, cells
-    assert ("c", "gateway") in cells
+    # Replays (d) send no SQL (stored responses) and the lifecycle (c) is HTTP end to end: no baselines.
+    assert {("c", "gateway"), ("d", "gateway")} <= cells
+    assert results["traces"]["d"]["statements_per_request"] == 0
     assert all(r["bad"] == 0 and r["requests"] > 0 for r in results["rows"]), results["rows"]
     assert results["traces"]["a"]["statements_per_request"] > 0
     assert len(results["peak_rss_mb"]) == 2
