@@ -113,6 +113,9 @@ class Broker:
     def _on_notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         received = _now()
         self._alive_at = received
+        if not self._count:
+            # Every API process hears every event; most have no subscriber at that moment.
+            return
         try:
             notification = Notification.parse(payload, received)
         except (ValueError, KeyError, TypeError):
