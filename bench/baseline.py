@@ -42,9 +42,11 @@ FINISH = (
     "UPDATE idempotency_keys SET locked_at = NULL, recovery_point = 'finished', response = $3::jsonb "
     "WHERE scope = $1 AND key = $2"
 )
-RECOVERY_POINT = (
-    "UPDATE idempotency_keys SET locked_at = $3, recovery_point = 'attempt_created', recovery_data = $4::jsonb "
-    "WHERE scope = $1 AND key = $2"
+# processPaymentIntent claims its key with its first recovery point already written.
+CLAIM_PROCESSING = (
+    "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, locked_at, recovery_point, recovery_data, "
+    "created_at) VALUES ($1, $2, 'processPaymentIntent', $3, $4, 'attempt_created', $5::jsonb, $4) "
+    "ON CONFLICT (scope, key) DO NOTHING RETURNING idempotency_keys.id"
 )
 INSERT_INTENT = (
     "INSERT INTO payment_intents (id, merchant_id, amount, currency, status, capture_method, amount_capturable, "
@@ -62,7 +64,18 @@ INTENT_COLUMNS = (
     "amount_refunded, description, metadata, last_payment_error, cancellation_reason, version, created_at, updated_at"
 )
 GET_INTENT = f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2"
-GET_INTENT_LOCKED = GET_INTENT + " FOR UPDATE"
+# Phase 1: the intent, locked, with the card's recent declines.
+GET_INTENT_FOR_PROCESSING = (
+    f"SELECT {INTENT_COLUMNS}, (SELECT count(*) FROM payment_attempts WHERE merchant_id = $2 "
+    "AND card_fingerprint = $3 AND created_at >= $4 AND outcome IN ('declined', 'blocked')) AS declines "
+    "FROM payment_intents WHERE id = $1 AND merchant_id = $2 FOR UPDATE OF payment_intents"
+)
+# Phase 2: the attempt's intent, locked, with the attempt's outcome.
+GET_INTENT_FOR_ATTEMPT = (
+    f"SELECT {', '.join('pi.' + c for c in INTENT_COLUMNS.split(', '))}, a.outcome FROM payment_intents pi "
+    "JOIN payment_attempts a ON a.payment_intent_id = pi.id WHERE a.id = $1 AND pi.merchant_id = $2 "
+    "FOR UPDATE OF pi"
+)
 SAVE_INTENT = (
     "UPDATE payment_intents SET status = $3, amount_capturable = 0, amount_received = $4, amount_refunded = 0, "
     "last_payment_error = NULL, cancellation_reason = NULL, version = version + 1, updated_at = $5 "
@@ -73,15 +86,6 @@ INSERT_ATTEMPT = (
     "card_exp_month, card_exp_year, card_ciphertext, outcome, risk_score, risk_level, risk_reasons, network_status, "
     "idempotency_key, created_at) VALUES ($1, $2, $3, 'visa', '4242', $4, 12, 2034, $5, 'pending', 0, 'NORMAL', "
     "'{}', 'pending', $6, $7)"
-)
-GET_ATTEMPT = (
-    "SELECT id, merchant_id, payment_intent_id, card_brand, card_last4, card_fingerprint, card_exp_month, "
-    "card_exp_year, card_ciphertext, outcome, decline_code, risk_score, risk_level, risk_reasons, network_status, "
-    "idempotency_key, created_at FROM payment_attempts WHERE id = $1"
-)
-RECENT_DECLINES = (
-    "SELECT count(*) FROM payment_attempts WHERE merchant_id = $1 AND card_fingerprint = $2 AND created_at >= $3 "
-    "AND outcome IN ('declined', 'blocked')"
 )
 RECORD_DECISION = (
     "INSERT INTO bank_authorizations (attempt_id, authenticated, decision) VALUES ($1, false, $2::jsonb) "
@@ -175,9 +179,9 @@ async def process(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> No
     intent_id = f"bl_{random.randrange(BASELINE_INTENTS)}"
     fp = hashlib.sha256(b"4242424242424242").hexdigest()
     async with conn.transaction():  # phase 1
-        await conn.fetchrow(CLAIM, t.merchant_id, key, "processPaymentIntent", secrets.token_hex(32), at, at)
-        await conn.fetchrow(GET_INTENT_LOCKED, intent_id, t.merchant_id)
-        await conn.fetchval(RECENT_DECLINES, t.merchant_id, fp, at)
+        recovery = json.dumps({"attempt_id": attempt_id})
+        await conn.fetchrow(CLAIM_PROCESSING, t.merchant_id, key, secrets.token_hex(32), at, recovery)
+        await conn.fetchrow(GET_INTENT_FOR_PROCESSING, intent_id, t.merchant_id, fp, at)
         await conn.execute(INSERT_ATTEMPT, attempt_id, t.merchant_id, intent_id, fp, secrets.token_bytes(60), key, at)
         await conn.execute(SAVE_INTENT, intent_id, t.merchant_id, "PROCESSING", 0, at)
         event = _event_json(intent_id, "processing", 2)
@@ -193,12 +197,10 @@ async def process(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> No
             key,
             at,
         )
-        await conn.execute(RECOVERY_POINT, t.merchant_id, key, at, json.dumps({"attempt_id": attempt_id}))
     # the bank is asked here, with no transaction open
     async with conn.transaction():  # phase 2
         await conn.fetchval(RECORD_DECISION, attempt_id, json.dumps(DECISION))
-        await conn.fetchrow(GET_ATTEMPT, attempt_id)
-        await conn.fetchrow(GET_INTENT_LOCKED, intent_id, t.merchant_id)
+        await conn.fetchrow(GET_INTENT_FOR_ATTEMPT, attempt_id, t.merchant_id)
         await conn.execute(RESOLVE_ATTEMPT, attempt_id)
         await conn.execute(SAVE_INTENT, intent_id, t.merchant_id, "SUCCEEDED", 2000, at)
         event = _event_json(intent_id, "succeeded", 3)
@@ -230,7 +232,7 @@ async def read_page(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> 
 # run.py compares these with what PostgreSQL logged for the gateway and warns on drift.
 # A replay (d) sends none: the gateway answers it from the stored response
 # (nexus.schema.replay_responses), so there is no SQL to give the baselines.
-STATEMENTS = {"a": 6, "b": 18, "d": 0, "e": 3}
+STATEMENTS = {"a": 6, "b": 15, "d": 0, "e": 3}
 
 Transaction = Callable[[asyncpg.Connection, Target, int, bool], Awaitable[None]]
 TRANSACTIONS: dict[str, Transaction] = {"a": create, "b": process, "e": read_page}

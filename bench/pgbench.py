@@ -70,23 +70,20 @@ def script(scenario: str, t: baseline.Target, auth: bool) -> str:
         pi = "('bl_' || :i::text)"
         att = "('pa_' || :client_id::text || '_' || :r::text)"
         fp = _lit("f" * 64)
+        recovery = _lit(json.dumps({"attempt_id": "pa"}))
         return (
             head
             + f"\\set i random(0, {baseline.BASELINE_INTENTS - 1})\n"
             + (
                 "BEGIN;\n"
-                f"INSERT INTO idempotency_keys ({CLAIM_COLUMNS}) "
-                f"VALUES ({m}, {key}, 'processPaymentIntent', md5(:r::text), now(), 'started', now()) "
-                "ON CONFLICT (scope, key) DO NOTHING RETURNING id;\n"
-                f"{_sub(baseline.GET_INTENT_LOCKED, pi, m)};\n"
-                f"{_sub(baseline.RECENT_DECLINES, m, fp, 'now()')};\n"
+                f"{_sub(baseline.CLAIM_PROCESSING, m, key, 'md5(:r::text)', 'now()', recovery)};\n"
+                f"{_sub(baseline.GET_INTENT_FOR_PROCESSING, pi, m, fp, 'now()')};\n"
                 f"{_sub(baseline.INSERT_ATTEMPT, att, m, pi, fp, chr(39) + 'x' + chr(39) + '::bytea', key, 'now()')};\n"
                 f"{_sub(baseline.SAVE_INTENT, pi, m, _lit('PROCESSING'), '0', 'now()')};\n"
                 + _event("payment_intent.processing", pi, evt + "||'p'", m, _json("processing", 2), 2, key)
-                + f"{_sub(baseline.RECOVERY_POINT, m, key, 'now()', _lit(json.dumps({'attempt_id': 'pa'})))};\n"
-                "COMMIT;\nBEGIN;\n"
+                + "COMMIT;\nBEGIN;\n"
                 f"{_sub(baseline.RECORD_DECISION, att, _lit(json.dumps(baseline.DECISION)))};\n"
-                f"{_sub(baseline.GET_ATTEMPT, att)};\n{_sub(baseline.GET_INTENT_LOCKED, pi, m)};\n"
+                f"{_sub(baseline.GET_INTENT_FOR_ATTEMPT, att, m)};\n"
                 f"{_sub(baseline.RESOLVE_ATTEMPT, att)};\n"
                 f"{_sub(baseline.SAVE_INTENT, pi, m, _lit('SUCCEEDED'), '2000', 'now()')};\n"
                 + _event("payment_intent.succeeded", pi, evt + "||'s'", m, _json("succeeded", 3), 3, key)

@@ -125,8 +125,13 @@ class Processor:
         """Phase 1. Returns the attempt to drive (with the bank call when this request made
         the attempt; a resumed one is read back), or a stored response to replay."""
         at = now()
+        attempt_id = new_id("pa")
+        recovery = {"attempt_id": attempt_id}
+        op = "processPaymentIntent"
         async with UnitOfWork(self.sessions) as uow:
-            if not await uow.idempotency.claim(merchant_id, key, "processPaymentIntent", fp, at, locked=True):
+            if not await uow.idempotency.claim(
+                merchant_id, key, op, fp, at, locked=True, recovery_point=ATTEMPT_CREATED, recovery_data=recovery
+            ):
                 stored = await uow.idempotency.get(merchant_id, key, lock=True)
                 decision = decide(stored, fp, at, self.recover_after)
                 if decision is Decision.REPLAY:
@@ -149,14 +154,15 @@ class Processor:
                         await uow.idempotency.set_recovery_point(merchant_id, key, ATTEMPT_CREATED, data, at)
                         await uow.commit()
                         return str(data["attempt_id"]), None
-                await uow.idempotency.restart(merchant_id, key, fp, "processPaymentIntent", at)
-            pi = await uow.intents.get(merchant_id, intent_id, lock=True)
-            if pi is None:
-                raise NotFound(f"no payment intent {intent_id!r}", ["input", "id"])
-            pi.start_processing(at)
-            attempt_id = new_id("pa")
+                await uow.idempotency.restart(merchant_id, key, fp, op, at, ATTEMPT_CREATED, recovery)
             card_fingerprint = fingerprint(card.number, self.cipher.fingerprint_key)
-            declines = await uow.attempts.recent_declines(merchant_id, card_fingerprint, at - bank.VELOCITY_WINDOW)
+            found = await uow.intents.get_for_processing(
+                merchant_id, intent_id, card_fingerprint, at - bank.VELOCITY_WINDOW
+            )
+            if found is None:
+                raise NotFound(f"no payment intent {intent_id!r}", ["input", "id"])
+            pi, declines = found
+            pi.start_processing(at)
             await uow.attempts.add_pending(
                 {
                     "id": attempt_id,
@@ -174,7 +180,6 @@ class Processor:
             )
             await uow.intents.save(pi)
             await record_intent_events(uow, pi, key)
-            await uow.idempotency.set_recovery_point(merchant_id, key, ATTEMPT_CREATED, {"attempt_id": attempt_id}, at)
             await uow.commit()
         return attempt_id, BankCall(card, pi.amount, pi.currency, declines)
 
@@ -219,11 +224,10 @@ class Processor:
         async with UnitOfWork(self.sessions) as uow:
             # If another driver recorded first, its decision stands (this insert waits for its commit).
             decision = _decision_from(await uow.attempts.record_bank_decision(attempt_id, authenticated, asked))
-            attempt = await uow.attempts.get(attempt_id)
-            assert attempt is not None
-            pi = await uow.intents.get(merchant_id, attempt.payment_intent_id, lock=True)
-            assert pi is not None
-            if attempt.outcome in ("pending", "authenticating") and pi.status is PaymentIntentStatus.PROCESSING:
+            found = await uow.intents.get_for_attempt(merchant_id, attempt_id)
+            assert found is not None
+            pi, outcome = found
+            if outcome in ("pending", "authenticating") and pi.status is PaymentIntentStatus.PROCESSING:
                 pi.apply_decision(decision, now())
                 await uow.attempts.resolve(
                     attempt_id,

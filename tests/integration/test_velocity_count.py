@@ -7,11 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+import pytest
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nexus.db.repositories import attempts
+from nexus.db.repositories import payment_intents as payment_intents_repo
+from nexus.db.repositories.core import Prepared
 from nexus.db.uow import UnitOfWork
+from nexus.domain.bank import VELOCITY_LIMIT
 from nexus.domain.status import CaptureMethod
 from nexus.services import merchants, payment_intents
 from nexus.services.auth import Principal
@@ -50,17 +54,52 @@ async def test_declines_are_counted_and_approvals_are_not(
         assert await uow.attempts.recent_declines(p.merchant_id, by_card["4242"], since) == 0
 
 
-async def test_the_count_uses_the_partial_index_under_a_generic_plan(database_url: str) -> None:
+async def test_the_velocity_rule_blocks_a_card_after_too_many_declines(
+    sessions: async_sessionmaker[AsyncSession], processor: Processor
+) -> None:
+    """End to end through processing: the count phase 1 reads reaches the bank's rule."""
+    signup = await merchants.signup(sessions, "Card Testing", f"{uuid.uuid4().hex[:6]}@x.test", None)
+    p = Principal(merchant_id=signup.merchant.id, kind="secret", key_id="test")
+    for _ in range(VELOCITY_LIMIT + 1):
+        _, status = await _pay(sessions, processor, p, DECLINED)
+        assert status == "FAILED"
+    blocked_id, status = await _pay(sessions, processor, p, DECLINED)
+    assert status == "FAILED"
+    # Another merchant's count is its own: the same card is merely declined there.
+    other = await merchants.signup(sessions, "Other Shop", f"{uuid.uuid4().hex[:6]}@x.test", None)
+    elsewhere_id, _ = await _pay(
+        sessions, processor, Principal(merchant_id=other.merchant.id, kind="secret", key_id="test"), DECLINED
+    )
+    async with UnitOfWork(sessions) as uow:
+        blocked = (await uow.attempts.for_intents([blocked_id]))[0]
+        elsewhere = (await uow.attempts.for_intents([elsewhere_id]))[0]
+    assert (blocked.outcome, blocked.decline_code) == ("blocked", "fraudulent")
+    assert "velocity" in blocked.risk_reasons
+    assert (elsewhere.outcome, elsewhere.decline_code) == ("declined", "generic_decline")
+
+
+@pytest.mark.parametrize(
+    ("statement", "args"),
+    [
+        (attempts._RECENT_DECLINES, "('m', 'f', now())"),
+        # Phase 1's read: the intent, locked, with the count as a scalar subquery.
+        (payment_intents_repo._GET_FOR_PROCESSING, "('m', 'f', now(), 'pi')"),
+    ],
+    ids=["count", "phase-1 read"],
+)
+async def test_the_count_uses_the_partial_index_under_a_generic_plan(
+    database_url: str, statement: Prepared, args: str
+) -> None:
     """asyncpg prepares statements, and PostgreSQL turns them into generic plans: the
     index's predicate must be in the SQL itself, not in parameters, or it is never used."""
-    sql = str(attempts._RECENT_DECLINES.statement.compile(dialect=postgresql.asyncpg.dialect()))
+    sql = str(statement.statement.compile(dialect=postgresql.asyncpg.dialect()))
     conn = await asyncpg.connect(database_url.replace("postgresql+asyncpg://", "postgresql://", 1))
     try:
         await conn.execute("SET plan_cache_mode = force_generic_plan")
         # The test table is tiny: without this the planner would rightly prefer a sequential scan.
         await conn.execute("SET enable_seqscan = off")
         await conn.execute(f"PREPARE velocity AS {sql}")
-        plan = "\n".join(r[0] for r in await conn.fetch("EXPLAIN EXECUTE velocity('m', 'f', now())"))
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN EXECUTE velocity{args}"))
     finally:
         await conn.close()
     assert "ix_attempt_declines" in plan, plan

@@ -72,10 +72,6 @@ _PI = models.PaymentIntent
 
 # Built once; the values come as parameters (see core.Prepared).
 _INSERT_PENDING = Prepared(insert(_A))
-# An attempt as the record's columns (never the card ciphertext): no ORM identity load.
-_GET = Prepared(
-    select(*(getattr(_A, name) for name in AttemptRecord.__dataclass_fields__)).where(_A.id == bindparam("w_id"))
-)
 _RESOLVE = Prepared(update(_A).where(_A.id == bindparam("w_id")))
 _RESOLVE_PURGING = Prepared(
     update(_A).where(_A.id == bindparam("w_id")).values(card_ciphertext=None, resolved_at=func.now())
@@ -110,10 +106,6 @@ class AttemptRepository:
     async def add_pending(self, values: dict[str, Any]) -> None:
         pending = {"outcome": "pending", "network_status": "pending", "risk_reasons": [], **values}
         await execute(self.session, _INSERT_PENDING, pending)
-
-    async def get(self, attempt_id: str) -> AttemptRecord | None:
-        row = await fetch_one(self.session, _GET, {"w_id": attempt_id})
-        return _record(row) if row else None
 
     async def latest_for_intent(self, intent_id: str) -> AttemptRecord | None:
         row = (

@@ -36,16 +36,29 @@ class IdempotencyRepository:
         self.session = session
 
     async def claim(
-        self, scope: str, key: str, operation: str, fingerprint: str, now: datetime, *, locked: bool
+        self,
+        scope: str,
+        key: str,
+        operation: str,
+        fingerprint: str,
+        now: datetime,
+        *,
+        locked: bool,
+        recovery_point: str = "started",
+        recovery_data: dict[str, Any] | None = None,
     ) -> bool:
-        """Insert the key; True if this request owns it now, False if it already existed."""
+        """Insert the key; True if this request owns it now, False if it already existed.
+
+        A request that knows its first recovery point writes it here: it commits with the
+        work it names, in the same transaction, so it is never seen without that work."""
         values = {
             "scope": scope,
             "key": key,
             "operation": operation,
             "fingerprint": fingerprint,
             "locked_at": now if locked else None,
-            "recovery_point": "started",
+            "recovery_point": recovery_point,
+            "recovery_data": recovery_data,
             "created_at": now,
         }
         return await fetch_one(self.session, _CLAIM, values) is not None
@@ -77,8 +90,17 @@ class IdempotencyRepository:
     async def finish(self, scope: str, key: str, response: dict[str, Any]) -> None:
         await execute(self.session, _FINISH, {"w_scope": scope, "w_key": key, "response": response})
 
-    async def restart(self, scope: str, key: str, fingerprint: str, operation: str, now: datetime) -> None:
-        """Reuse an expired key row as if new."""
+    async def restart(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        operation: str,
+        now: datetime,
+        recovery_point: str = "started",
+        recovery_data: dict[str, Any] | None = None,
+    ) -> None:
+        """Reuse an expired key row as if new (as `claim` would have written it)."""
         await run(
             self.session,
             update(_K)
@@ -87,8 +109,8 @@ class IdempotencyRepository:
                 fingerprint=fingerprint,
                 operation=operation,
                 response=None,
-                recovery_point="started",
-                recovery_data=None,
+                recovery_point=recovery_point,
+                recovery_data=recovery_data,
                 locked_at=now,
                 created_at=now,
             ),

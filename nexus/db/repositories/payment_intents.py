@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, tuple_, update
+from sqlalchemy import Row, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
@@ -77,6 +77,27 @@ _SAVE = Prepared(update(_T).where(_T.id == bindparam("w_id"), _T.merchant_id == 
 _SELECT = select(*_COLUMNS).where(_T.id == bindparam("w_id"), _T.merchant_id == bindparam("w_merchant_id"))
 _GET = Prepared(_SELECT)
 _GET_LOCKED = Prepared(_SELECT.with_for_update())
+_A = models.PaymentAttempt
+# Processing's phase 1 in one round-trip: the intent, locked, and the velocity rule's count of
+# the card's recent declines at this merchant (answered from the partial index ix_attempt_declines).
+_RECENT_DECLINES = (
+    select(func.count())
+    .where(
+        _A.merchant_id == bindparam("w_merchant_id"),
+        _A.card_fingerprint == bindparam("w_fingerprint"),
+        _A.created_at >= bindparam("w_since"),
+        models.DECLINED_OUTCOMES,
+    )
+    .scalar_subquery()
+)
+_GET_FOR_PROCESSING = Prepared(_SELECT.add_columns(_RECENT_DECLINES.label("declines")).with_for_update(of=_T))
+# Phase 2 in one round-trip: the attempt's intent, locked, and the attempt's outcome so far.
+_GET_FOR_ATTEMPT = Prepared(
+    select(*_COLUMNS, _A.outcome.label("attempt_outcome"))
+    .join(_A, _A.payment_intent_id == _T.id)
+    .where(_A.id == bindparam("w_attempt_id"), _T.merchant_id == bindparam("w_merchant_id"))
+    .with_for_update(of=_T)
+)
 _CLIENT_SECRET = Prepared(
     select(_T.client_secret).where(_T.id == bindparam("w_id"), _T.merchant_id == bindparam("w_merchant_id"))
 )
@@ -106,6 +127,21 @@ class PaymentIntentRepository:
         params = {"w_id": intent_id, "w_merchant_id": merchant_id}
         row = await fetch_one(self.session, _GET_LOCKED if lock else _GET, params)
         return _to_domain(row) if row else None
+
+    async def get_for_processing(
+        self, merchant_id: str, intent_id: str, fingerprint: str, since: datetime
+    ) -> tuple[PaymentIntent, int] | None:
+        """The intent, row-locked, and how often this card was declined here since `since`."""
+        params = {"w_id": intent_id, "w_merchant_id": merchant_id, "w_fingerprint": fingerprint, "w_since": since}
+        row = await fetch_one(self.session, _GET_FOR_PROCESSING, params)
+        return (_to_domain(row), int(row.declines)) if row else None
+
+    async def get_for_attempt(self, merchant_id: str, attempt_id: str) -> tuple[PaymentIntent, str] | None:
+        """The intent an attempt is for, row-locked, and the attempt's outcome so far."""
+        row = await fetch_one(
+            self.session, _GET_FOR_ATTEMPT, {"w_attempt_id": attempt_id, "w_merchant_id": merchant_id}
+        )
+        return (_to_domain(row), row.attempt_outcome) if row else None
 
     async def get_with_secret(self, intent_id: str, client_secret: str) -> PaymentIntent | None:
         """For publishable keys: the intent only if the client secret matches (any merchant's
