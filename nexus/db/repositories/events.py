@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import String, any_, bindparam, insert, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import Prepared, execute
+from nexus.db.repositories.core import Prepared, execute, fetch
 
 _E = models.Event
 
@@ -58,6 +59,13 @@ def _record(row: models.Event) -> EventRecord:
 
 
 _INSERT = Prepared(insert(_E))
+# Events by id (the dispatcher's claimed batch, a stream's catch-up): one SQL text whatever the
+# number of ids (= ANY of an array, not an IN list that is a new statement per length).
+_BY_IDS = Prepared(
+    select(*(getattr(_E, name) for name in EventRecord.__dataclass_fields__))
+    .where(_E.id == any_(bindparam("ids", type_=ARRAY(String))))
+    .order_by(_E.seq)
+)
 
 
 class EventRepository:
@@ -77,8 +85,7 @@ class EventRepository:
         return _record(row) if row else None
 
     async def get_by_ids(self, ids: list[str]) -> list[EventRecord]:
-        rows = await self.session.execute(select(_E).where(_E.id.in_(ids)).order_by(_E.seq))
-        return [_record(r) for r in rows.scalars()]
+        return [_record(r) for r in await fetch(self.session, _BY_IDS, {"ids": ids})]
 
     async def page(
         self,

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import Interval, String, all_, any_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
+from nexus.db.repositories.core import Prepared, execute, fetch, fetch_one
 
 _D = models.WebhookDelivery
 _E = models.WebhookEndpoint
@@ -124,6 +126,57 @@ def _live_endpoint() -> Any:
     return (_E.disabled.is_(False)) & (_E.deleted_at.is_(None))
 
 
+# The dispatcher's statements, built once and sent straight to the driver (core.Prepared): it runs
+# them for every delivery. Lists travel as arrays (= ANY / <> ALL), so each is one SQL text
+# whatever its length; `<> ALL` of an empty array is true (no endpoint is busy).
+_IDS = bindparam("ids", type_=ARRAY(String))
+_BUSY = bindparam("busy", type_=ARRAY(String))
+_CLAIM_DUE = Prepared(
+    select(_D.id, _D.endpoint_id)
+    .join(_E, _E.id == _D.endpoint_id)
+    .where(
+        _D.status == "pending",
+        _D.next_attempt_at <= func.now(),
+        _live_endpoint(),
+        _D.endpoint_id != all_(_BUSY),
+    )
+    .order_by(_D.next_attempt_at)
+    .limit(bindparam("limit"))
+    .with_for_update(of=_D, skip_locked=True)
+)
+_LEASE = Prepared(
+    update(_D)
+    .where(_D.id == any_(_IDS))
+    .values(next_attempt_at=func.now() + bindparam("lease", type_=Interval), updated_at=func.now())
+    .returning(_D.id, _D.merchant_id, _D.event_id, _D.endpoint_id, _D.attempt_count, _D.next_attempt_at)
+)
+_URLS = Prepared(select(_E.id, _E.url).where(_E.id == any_(_IDS)))
+_LIVE_SECRETS = Prepared(
+    select(_S.endpoint_id, _S.ciphertext)
+    .where(_S.endpoint_id == any_(_IDS), or_(_S.expires_at.is_(None), _S.expires_at > func.now()))
+    .order_by(_S.created_at.desc())
+)
+_NEXT_DUE = Prepared(
+    select(func.extract("epoch", func.min(_D.next_attempt_at) - func.now()).label("seconds"))
+    .join(_E, _E.id == _D.endpoint_id)
+    .where(_D.status == "pending", _live_endpoint(), _D.endpoint_id != all_(_BUSY))
+)
+_ADD_ATTEMPT = Prepared(insert(_A))
+_FINISH_ATTEMPT = Prepared(
+    update(_D)
+    .where(_D.id == bindparam("w_id"), _D.status == "pending", _D.next_attempt_at == bindparam("w_lease_until"))
+    .values(
+        attempt_count=_D.attempt_count + 1,
+        next_attempt_at=func.now() + bindparam("retry_in", type_=Interval),
+        updated_at=func.now(),
+    )
+)
+# Conditional: a healthy endpoint's row is not rewritten on every success.
+_CLEAR_FAILING = Prepared(
+    update(_E).where(_E.id == bindparam("w_id"), _E.failing_since.is_not(None)).values(failing_since=None)
+)
+
+
 class WebhookRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -195,10 +248,7 @@ class WebhookRepository:
         return float((await self.session.execute(lasted)).scalar() or 0)
 
     async def clear_failing(self, endpoint_id: str) -> None:
-        # Conditional: a healthy endpoint's row is not rewritten on every success.
-        await self.session.execute(
-            update(_E).where(_E.id == endpoint_id, _E.failing_since.is_not(None)).values(failing_since=None)
-        )
+        await execute(self.session, _CLEAR_FAILING, {"w_id": endpoint_id})
 
     # -- secrets -------------------------------------------------------------------
 
@@ -218,11 +268,7 @@ class WebhookRepository:
         )
 
     async def live_secrets(self, endpoint_ids: list[str]) -> list[SecretRow]:
-        rows = await self.session.execute(
-            select(_S.endpoint_id, _S.ciphertext)
-            .where(_S.endpoint_id.in_(endpoint_ids), or_(_S.expires_at.is_(None), _S.expires_at > func.now()))
-            .order_by(_S.created_at.desc())
-        )
+        rows = await fetch(self.session, _LIVE_SECRETS, {"ids": endpoint_ids})
         return [SecretRow(endpoint_id=r.endpoint_id, ciphertext=r.ciphertext) for r in rows]
 
     # -- deliveries ----------------------------------------------------------------
@@ -279,30 +325,14 @@ class WebhookRepository:
 
     async def claim_due(self, limit: int, busy_endpoints: list[str]) -> list[tuple[str, str]]:
         """Lock up to `limit` due deliveries of live endpoints others have not locked: (id, endpoint id)."""
-        stmt = (
-            select(_D.id, _D.endpoint_id)
-            .join(_E, _E.id == _D.endpoint_id)
-            .where(_D.status == "pending", _D.next_attempt_at <= func.now(), _live_endpoint())
-            .order_by(_D.next_attempt_at)
-            .limit(limit)
-            .with_for_update(of=_D, skip_locked=True)
-        )
-        if busy_endpoints:
-            stmt = stmt.where(_D.endpoint_id.not_in(busy_endpoints))
-        return [(r.id, r.endpoint_id) for r in await self.session.execute(stmt)]
+        rows = await fetch(self.session, _CLAIM_DUE, {"busy": busy_endpoints, "limit": limit})
+        return [(r.id, r.endpoint_id) for r in rows]
 
     async def lease(self, delivery_ids: list[str], lease_s: float) -> list[ClaimedDelivery]:
         """Push the locked rows' due time past the lease: a crash leaves them due again after it."""
-        rows = await self.session.execute(
-            update(_D)
-            .where(_D.id.in_(delivery_ids))
-            .values(next_attempt_at=func.now() + timedelta(seconds=lease_s), updated_at=func.now())
-            .returning(_D.id, _D.merchant_id, _D.event_id, _D.endpoint_id, _D.attempt_count, _D.next_attempt_at)
-        )
-        claimed = list(rows)
-        urls = dict(
-            (await self.session.execute(select(_E.id, _E.url).where(_E.id.in_({r.endpoint_id for r in claimed})))).all()
-        )
+        claimed = await fetch(self.session, _LEASE, {"ids": delivery_ids, "lease": timedelta(seconds=lease_s)})
+        endpoint_ids = list({r.endpoint_id for r in claimed})
+        urls = {r.id: r.url for r in await fetch(self.session, _URLS, {"ids": endpoint_ids})}
         return [
             ClaimedDelivery(
                 id=r.id,
@@ -318,15 +348,8 @@ class WebhookRepository:
 
     async def seconds_until_next_due(self, busy_endpoints: list[str]) -> float | None:
         """Seconds (database clock) until the earliest pending delivery of a live, non-busy endpoint."""
-        stmt = (
-            select(func.extract("epoch", func.min(_D.next_attempt_at) - func.now()))
-            .join(_E, _E.id == _D.endpoint_id)
-            .where(_D.status == "pending", _live_endpoint())
-        )
-        if busy_endpoints:
-            stmt = stmt.where(_D.endpoint_id.not_in(busy_endpoints))
-        value = (await self.session.execute(stmt)).scalar()
-        return float(value) if value is not None else None
+        row = await fetch_one(self.session, _NEXT_DUE, {"busy": busy_endpoints})
+        return float(row.seconds) if row is not None and row.seconds is not None else None
 
     async def queue_stats(self) -> tuple[int, datetime | None]:
         """(deliveries due now, the oldest due time) for the metrics."""
@@ -347,32 +370,22 @@ class WebhookRepository:
         error: str | None,
         response_body: str | None,
     ) -> None:
-        await self.session.execute(
-            insert(_A).values(
-                delivery_id=delivery_id,
-                status_code=status_code,
-                latency_ms=latency_ms,
-                error=error,
-                response_body=response_body,
-            )
-        )
+        values = {
+            "delivery_id": delivery_id,
+            "status_code": status_code,
+            "latency_ms": latency_ms,
+            "error": error,
+            "response_body": response_body,
+        }
+        await execute(self.session, _ADD_ATTEMPT, values)
 
     async def finish_attempt(
         self, delivery_id: str, lease_until: datetime, status: str, retry_in_s: float | None
     ) -> bool:
         """Apply an attempt's outcome if our lease still holds; False when another dispatcher re-claimed it."""
-        next_attempt_at = func.now() + timedelta(seconds=retry_in_s) if retry_in_s is not None else None
-        result = await self.session.execute(
-            update(_D)
-            .where(_D.id == delivery_id, _D.status == "pending", _D.next_attempt_at == lease_until)
-            .values(
-                status=status,
-                attempt_count=_D.attempt_count + 1,
-                next_attempt_at=next_attempt_at,
-                updated_at=func.now(),
-            )
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        retry_in = timedelta(seconds=retry_in_s) if retry_in_s is not None else None  # NULL: not due again
+        params = {"w_id": delivery_id, "w_lease_until": lease_until, "status": status, "retry_in": retry_in}
+        return await execute(self.session, _FINISH_ATTEMPT, params) > 0
 
     async def database_now(self) -> datetime:
         now: datetime = (await self.session.execute(select(func.now()))).scalar_one()
