@@ -128,10 +128,30 @@ def fingerprint(number: str, key: bytes) -> str:
 
 def validate_card(number: str, exp_month: int, exp_year: int, cvc: str, today: date) -> Card:
     """A Card, or InvalidCard naming the field at fault (messages never hold the number)."""
+    card = parse_card(number, exp_month, exp_year, cvc)
+    check_card_dates(card, today)
+    return card
+
+
+def parse_card(number: str, exp_month: int, exp_year: int, cvc: str) -> Card:
+    """Everything about a card that does not depend on the day: a request that passes this
+    passes it forever, so a replay of it can be recognised before `check_card_dates`."""
     digits = _checked_number(number)
-    year = _checked_expiry(exp_month, exp_year, today)
+    if not 1 <= exp_month <= 12:
+        raise InvalidCard("Your card's expiration month is invalid.", _EXP_MONTH_FIELD)
+    year = exp_year + _TWO_DIGIT_YEAR_BASE if 0 <= exp_year < 100 else exp_year
     _check_cvc(cvc, card_brand(digits))
     return Card(number=digits, exp_month=exp_month, exp_year=year, cvc=cvc)
+
+
+def check_card_dates(card: Card, today: date) -> None:
+    """InvalidCard if the card has expired (it is good through its expiry month's last day)
+    or expires implausibly far ahead."""
+    if (card.exp_year, card.exp_month) < (today.year, today.month):
+        field = _EXP_MONTH_FIELD if card.exp_year == today.year else _EXP_YEAR_FIELD
+        raise InvalidCard("Your card has expired.", field)
+    if card.exp_year > today.year + _MAX_YEARS_AHEAD:
+        raise InvalidCard("Your card's expiration year is invalid.", _EXP_YEAR_FIELD)
 
 
 def _checked_number(number: str) -> str:
@@ -139,19 +159,6 @@ def _checked_number(number: str) -> str:
     if _PAN.fullmatch(digits) is None or not luhn_valid(digits):
         raise InvalidCard("Your card number is incorrect.", _NUMBER_FIELD)
     return digits
-
-
-def _checked_expiry(exp_month: int, exp_year: int, today: date) -> int:
-    if not 1 <= exp_month <= 12:
-        raise InvalidCard("Your card's expiration month is invalid.", _EXP_MONTH_FIELD)
-    year = exp_year + _TWO_DIGIT_YEAR_BASE if 0 <= exp_year < 100 else exp_year
-    # A card is good through the last day of its expiry month.
-    if (year, exp_month) < (today.year, today.month):
-        field = _EXP_MONTH_FIELD if year == today.year else _EXP_YEAR_FIELD
-        raise InvalidCard("Your card has expired.", field)
-    if year > today.year + _MAX_YEARS_AHEAD:
-        raise InvalidCard("Your card's expiration year is invalid.", _EXP_YEAR_FIELD)
-    return year
 
 
 def _check_cvc(cvc: str, brand: str) -> None:

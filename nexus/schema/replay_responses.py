@@ -102,8 +102,9 @@ FIXED_INTENT_PAYLOAD: Final[Allowed] = {
     "paymentIntent": FIXED_INTENT,
 }
 # Mutations whose replay returns the stored idempotent response unchanged (run_once). Not
-# processPaymentIntent: it validates the card's expiry against today's date before replaying, so
-# the same body can turn from a replay into INVALID_CARD; and its path has its own recovery logic.
+# processPaymentIntent: its repeats wait for an in-flight attempt or resume a crashed one
+# (processing.py), paths worth keeping on the one full code path; a payment is retried after a
+# timeout, not stormed like a create.
 KEYED_MUTATIONS: Final[Mapping[str, Allowed]] = {
     "createPaymentIntent": FIXED_INTENT_PAYLOAD,
     "capturePaymentIntent": FIXED_INTENT_PAYLOAD,

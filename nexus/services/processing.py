@@ -24,7 +24,7 @@ from nexus.crypto import Cipher
 from nexus.db.repositories.attempts import AttemptRecord
 from nexus.db.uow import UnitOfWork
 from nexus.domain import bank
-from nexus.domain.cards import Card, fingerprint, validate_card
+from nexus.domain.cards import Card, check_card_dates, fingerprint, parse_card
 from nexus.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidState, NotFound
 from nexus.domain.idempotency import LOCK_TIMEOUT, Decision, decide, request_fingerprint, validate_key
 from nexus.domain.ids import new_id
@@ -71,13 +71,9 @@ class Processor:
         key: str,
     ) -> IntentResult:
         validate_key(key)
-        card = validate_card(
-            card_input["number"],
-            card_input["exp_month"],
-            card_input["exp_year"],
-            card_input["cvc"],
-            now().date(),
-        )
+        # The day-dependent checks (expiry) wait until the key is known not to be a replay:
+        # a retry of a payment made on its card's last valid day replays, as Stripe's would.
+        card = parse_card(card_input["number"], card_input["exp_month"], card_input["exp_year"], card_input["cvc"])
         merchant_id = await self._merchant_of(principal, intent_id, client_secret)
         arguments = {
             "id": intent_id,
@@ -155,6 +151,7 @@ class Processor:
                         await uow.commit()
                         return str(data["attempt_id"]), None
                 await uow.idempotency.restart(merchant_id, key, fp, op, at, ATTEMPT_CREATED, recovery)
+            check_card_dates(card, at.date())
             card_fingerprint = fingerprint(card.number, self.cipher.fingerprint_key)
             found = await uow.intents.get_for_processing(
                 merchant_id, intent_id, card_fingerprint, at - bank.VELOCITY_WINDOW
