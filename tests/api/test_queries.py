@@ -76,3 +76,33 @@ async def test_query_limits(merchant: dict[str, Any]) -> None:
     huge = "{ " + " ".join("me { id }" for _ in range(2000)) + " }"
     body = await client.raw(huge)
     assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+RANGE = """query($first: Int, $after: String, $status: [PaymentIntentStatus!], $gte: DateTime, $lt: DateTime) {
+  paymentIntents(first: $first, after: $after, status: $status, createdGte: $gte, createdLt: $lt) {
+    edges { cursor node { id status createdAt } } pageInfo { hasNextPage endCursor }
+  }
+}"""
+
+
+async def test_created_range_with_status_and_cursor(merchant: dict[str, Any]) -> None:
+    """Every filter combined: a window of creation times, a status, and paging through it."""
+    client = merchant["client"]
+    made = [await create_intent(client) for _ in range(5)]
+    for intent in made[1:4]:
+        await process_intent(client, intent["id"])
+    nodes = (await client.data(RANGE, {"first": 10}))["paymentIntents"]["edges"]
+    created_at = {edge["node"]["id"]: edge["node"]["createdAt"] for edge in nodes}
+    # The window [made[1], made[4]) holds made[1..3]; all three SUCCEEDED, made[4] is outside.
+    window = {"gte": created_at[made[1]["id"]], "lt": created_at[made[4]["id"]], "status": ["SUCCEEDED"]}
+    seen: list[str] = []
+    after = None
+    while True:
+        page = (await client.data(RANGE, {"first": 2, "after": after, **window}))["paymentIntents"]
+        seen.extend(edge["node"]["id"] for edge in page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == [made[3]["id"], made[2]["id"], made[1]["id"]]
+    created_only = await client.data(RANGE, {"first": 10, "status": ["CREATED"], **{"lt": window["lt"]}})
+    assert [e["node"]["id"] for e in created_only["paymentIntents"]["edges"]] == [made[0]["id"]]

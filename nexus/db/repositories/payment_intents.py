@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Row, String, any_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import Prepared, execute, fetch_one, run
+from nexus.db.repositories.core import Prepared, execute, fetch, fetch_one, run
 from nexus.domain.payment_intent import PaymentIntent
 from nexus.domain.status import CaptureMethod, PaymentIntentStatus
 
@@ -103,6 +104,29 @@ _CLIENT_SECRET = Prepared(
 )
 
 
+# One prepared statement per combination of filters (at most 16), built on first use: a page
+# read is one SQL text per shape, its values all parameters (the statuses as one array).
+_PAGES: dict[tuple[bool, bool, bool, bool], Prepared] = {}
+
+
+def _page_statement(shape: tuple[bool, bool, bool, bool]) -> Prepared:
+    prepared = _PAGES.get(shape)
+    if prepared is None:
+        after, statuses, gte, lt = shape
+        stmt = select(*_COLUMNS).where(_T.merchant_id == bindparam("w_merchant_id"))
+        if after:
+            stmt = stmt.where(tuple_(_T.created_at, _T.id) < tuple_(bindparam("after_at"), bindparam("after_id")))
+        if statuses:
+            stmt = stmt.where(_T.status == any_(bindparam("statuses", type_=ARRAY(String))))
+        if gte:
+            stmt = stmt.where(_T.created_at >= bindparam("gte"))
+        if lt:
+            stmt = stmt.where(_T.created_at < bindparam("lt"))
+        stmt = stmt.order_by(_T.created_at.desc(), _T.id.desc()).limit(bindparam("limit"))
+        prepared = _PAGES[shape] = Prepared(stmt)
+    return prepared
+
+
 class PaymentIntentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -169,17 +193,17 @@ class PaymentIntentRepository:
         created_lt: datetime | None = None,
     ) -> list[PaymentIntent]:
         """Newest first; keyset pagination on (created_at, id) so deep pages stay cheap."""
-        stmt = select(*_COLUMNS).where(_T.merchant_id == merchant_id)
+        params: dict[str, Any] = {"w_merchant_id": merchant_id, "limit": limit}
         if after is not None:
-            stmt = stmt.where(tuple_(_T.created_at, _T.id) < tuple_(after[0], after[1]))
+            params["after_at"], params["after_id"] = after
         if statuses:
-            stmt = stmt.where(_T.status.in_(statuses))
+            params["statuses"] = statuses
         if created_gte is not None:
-            stmt = stmt.where(_T.created_at >= created_gte)
+            params["gte"] = created_gte
         if created_lt is not None:
-            stmt = stmt.where(_T.created_at < created_lt)
-        stmt = stmt.order_by(_T.created_at.desc(), _T.id.desc()).limit(limit)
-        return [_to_domain(r) for r in await run(self.session, stmt)]
+            params["lt"] = created_lt
+        shape = (after is not None, bool(statuses), created_gte is not None, created_lt is not None)
+        return [_to_domain(r) for r in await fetch(self.session, _page_statement(shape), params)]
 
     async def expired_authorizations(self, before: datetime, limit: int) -> list[PaymentIntent]:
         """Uncaptured authorizations older than the window, locked, skipping ones others hold."""
