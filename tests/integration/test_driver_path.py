@@ -12,7 +12,8 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nexus.db import models
-from nexus.db.repositories.core import Prepared, execute, fetch_one, run
+from nexus.db.repositories.core import run
+from nexus.db.repositories.prepared import Prepared, execute, fetch_one
 from nexus.db.uow import UnitOfWork
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nexus.db.repositories import attempts
 from nexus.db.repositories import payment_intents as payment_intents_repo
-from nexus.db.repositories.core import Prepared
+from nexus.db.repositories.prepared import Prepared
 from nexus.db.uow import UnitOfWork
 from nexus.domain.bank import VELOCITY_LIMIT
 from nexus.domain.status import CaptureMethod

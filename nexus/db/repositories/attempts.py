@@ -11,7 +11,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import Prepared, execute, fetch_one, run
+from nexus.db.repositories.core import run
+from nexus.db.repositories.prepared import Prepared, execute, fetch_one
 
 _A = models.PaymentAttempt
 
@@ -70,7 +71,7 @@ def _record(row: models.PaymentAttempt | Row[Any]) -> AttemptRecord:
 _B = models.BankAuthorization
 _PI = models.PaymentIntent
 
-# Built once; the values come as parameters (see core.Prepared).
+# Built once; the values come as parameters (see prepared.Prepared).
 _INSERT_PENDING = Prepared(insert(_A))
 _RESOLVE = Prepared(update(_A).where(_A.id == bindparam("w_id")))
 _RESOLVE_PURGING = Prepared(

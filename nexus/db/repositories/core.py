@@ -1,39 +1,20 @@
-"""Statements on the transaction's connection, past the ORM session.
+"""Core statements on the transaction's connection, past the ORM session.
 
-`run`: a Core statement through SQLAlchemy's Connection. `AsyncSession.execute`
-treats any statement on a mapped table as ORM-enabled (an INSERT planned by the
-bulk-persistence machinery, an UPDATE running the identity-map synchronizer):
-about a tenth of a millisecond of CPU per statement, for rows these repositories
-return as plain records and never load as ORM objects.
-
-`Prepared` + `fetch`/`fetch_one`/`execute`: the hot statements (every create and
-process sends them) go one step further, straight to the asyncpg connection of the
-session's transaction. SQLAlchemy still builds and compiles them, once per set of
-parameter names; what is skipped per execution is its cache-key lookup, execution
-context, greenlet hop and result wrapping: measured 0.088 → 0.033 ms of client CPU
-per statement. Same SQL text, same parameters (SQLAlchemy's own bind processors,
-e.g. JSON), same transaction: the session starts it exactly as it would itself, and
-commits or rolls it back as usual.
+`AsyncSession.execute` treats any statement on a mapped table as ORM-enabled (an
+INSERT planned by the bulk-persistence machinery, an UPDATE running the identity-map
+synchronizer): about a tenth of a millisecond of CPU per statement, for rows these
+repositories return as plain records and never load as ORM objects. Same SQL, same
+transaction (the session's connection), same parameters. The hottest statements go
+one step further: see `prepared`.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import namedtuple
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-import asyncpg
-from sqlalchemy import CursorResult, Executable, event
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Dialect
+from sqlalchemy import CursorResult, Executable
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-
-# Where a session keeps the driver connection of its current transaction.
-_DRIVER = "nexus.driver"
-T = TypeVar("T")
 
 
 async def run(
@@ -43,145 +24,3 @@ async def run(
 ) -> CursorResult[Any]:
     connection = await session.connection()
     return await connection.execute(statement, params)
-
-
-class _Form:
-    """One compiled shape of a prepared statement: its SQL and how to order its parameters."""
-
-    __slots__ = ("defaults", "names", "processors", "row", "sql")
-
-    def __init__(self, compiled: SQLCompiler) -> None:
-        self.sql: str = compiled.string
-        self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
-        processors = compiled._bind_processors
-        self.processors: tuple[Callable[[Any], Any] | None, ...] = tuple(_single(processors.get(n)) for n in self.names)
-        # Values fixed in the statement itself (`.values(locked_at=None)`).
-        self.defaults: dict[str, Any] = {
-            name: bind.effective_value
-            for name, bind in compiled.binds.items()
-            if name in self.names and not bind.required
-        }
-        # Omitted columns with a constant Python-side default (e.g. version = 1) get it, as
-        # SQLAlchemy would; a computed default would need its execution context, so none is allowed.
-        for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
-            default = column.default
-            if default is None or not default.is_scalar:
-                raise TypeError(f"{column} has a computed Python-side default: pass its value")
-            self.defaults[column.key] = default.arg  # type: ignore[attr-defined]
-        self.row: type[tuple[Any, ...]] | None = None
-
-    def args(self, params: Mapping[str, Any]) -> list[Any]:
-        values = []
-        for name, process in zip(self.names, self.processors, strict=True):
-            value = params[name] if name in params else self.defaults[name]
-            values.append(value if process is None else process(value))
-        return values
-
-    def rows(self, records: list[asyncpg.Record]) -> list[Any]:
-        if not records:
-            return []
-        if self.row is None:
-            # Attribute access (`row.id`) like SQLAlchemy's Row, built once per statement.
-            self.row = namedtuple("Row", list(records[0].keys()), rename=True)  # type: ignore[misc]
-        make = self.row._make  # type: ignore[attr-defined]
-        return [make(record.values()) for record in records]
-
-
-def _single(processor: object) -> Callable[[Any], Any] | None:
-    if processor is None or callable(processor):
-        return processor  # type: ignore[return-value]
-    raise TypeError("tuple-typed bind parameters are not supported on the driver path")
-
-
-class Prepared:
-    """A statement built once at import and sent straight to the driver (see the module doc).
-
-    An INSERT or UPDATE compiles to the columns its parameters name, like SQLAlchemy
-    does per execution; each distinct set of names is compiled once and kept.
-    """
-
-    __slots__ = ("_forms", "statement")
-
-    def __init__(self, statement: Executable) -> None:
-        self.statement = statement
-        self._forms: dict[tuple[str, ...], _Form] = {}
-
-    def form(self, session: AsyncSession, params: Mapping[str, Any]) -> _Form:
-        keys = tuple(params)
-        form = self._forms.get(keys)
-        if form is None:
-            bind = session.bind
-            assert bind is not None, "sessions are bound to the engine"
-            dialect: Dialect = bind.dialect
-            compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))  # type: ignore[attr-defined]
-            form = self._forms[keys] = _Form(compiled)
-        return form
-
-
-async def _driver(session: AsyncSession) -> asyncpg.Connection:
-    """The asyncpg connection of the session's transaction, which is begun if it is not yet."""
-    driver = session.info.get(_DRIVER)
-    if driver is not None:
-        return driver  # type: ignore[no-any-return]
-    connection = await session.connection()
-    adapted = (await connection.get_raw_connection()).dbapi_connection
-    driver = adapted.driver_connection  # type: ignore[union-attr]
-    if adapted._transaction is None:  # type: ignore[union-attr]
-        # SQLAlchemy's asyncpg adapter begins lazily, on its first statement; this is that step.
-        await _guarded(session, driver, "BEGIN", adapted._start_transaction())  # type: ignore[union-attr]
-    session.info[_DRIVER] = driver
-    return driver  # type: ignore[no-any-return]
-
-
-async def _guarded(session: AsyncSession, driver: asyncpg.Connection, sql: str, operation: Awaitable[T]) -> T:
-    """What SQLAlchemy does around a statement that fails: a connection whose state is
-    unknown (closed, interrupted mid-protocol) is invalidated, never pooled again, and
-    reported as such (SERVICE_UNAVAILABLE, retryable), while an error PostgreSQL answered
-    on a healthy connection (a constraint, a lock timeout) goes up unchanged."""
-    try:
-        return await operation
-    except asyncio.CancelledError:
-        await _invalidate(session)  # cancelled mid-operation: the protocol state is unknown
-        raise
-    except Exception as error:
-        # SQLAlchemy's adapter raises its own class `from` asyncpg's (BEGIN goes through it).
-        cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
-        if isinstance(cause, asyncpg.PostgresError) and not driver.is_closed():
-            raise
-        await _invalidate(session)
-        if driver.is_closed() or isinstance(cause, asyncpg.InternalClientError | OSError):
-            raise sa_exc.DBAPIError(sql, None, cause, connection_invalidated=True) from error
-        raise  # a client-side bug (e.g. a parameter of the wrong type): not the database's state
-
-
-async def _invalidate(session: AsyncSession) -> None:
-    session.info.pop(_DRIVER, None)
-    connection = await session.connection()
-    await connection.invalidate()
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_driver(session: Session, transaction: Any) -> None:
-    # The connection goes back to the pool when the transaction ends: never reuse it after.
-    session.info.pop(_DRIVER, None)
-
-
-async def fetch(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]:
-    driver = await _driver(session)
-    form = prepared.form(session, params)
-    return form.rows(await _guarded(session, driver, form.sql, driver.fetch(form.sql, *form.args(params))))
-
-
-async def fetch_one(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> Any | None:
-    rows = await fetch(session, prepared, params)
-    return rows[0] if rows else None
-
-
-async def execute(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> int:
-    """Run a statement that returns no rows; returns how many rows it changed."""
-    driver = await _driver(session)
-    form = prepared.form(session, params)
-    status: str = await _guarded(session, driver, form.sql, driver.execute(form.sql, *form.args(params)))
-    # "UPDATE 1", "INSERT 0 1", "DELETE 3": the count is the last word.
-    tail = status.rsplit(" ", 1)[-1]
-    return int(tail) if tail.isdigit() else 0

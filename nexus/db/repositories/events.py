@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import Prepared, execute, fetch
+from nexus.db.repositories.prepared import Prepared, execute, fetch
 
 _E = models.Event
 

@@ -15,7 +15,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import Prepared, execute, fetch_one, run
+from nexus.db.repositories.core import run
+from nexus.db.repositories.prepared import Prepared, execute, fetch_one
 from nexus.domain.idempotency import StoredKey
 
 _K = models.IdempotencyKey

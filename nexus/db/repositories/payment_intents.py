@@ -10,7 +10,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import Prepared, execute, fetch, fetch_one, run
+from nexus.db.repositories.core import run
+from nexus.db.repositories.prepared import Prepared, execute, fetch, fetch_one
 from nexus.domain.payment_intent import PaymentIntent
 from nexus.domain.status import CaptureMethod, PaymentIntentStatus
 

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import Prepared, execute, fetch, fetch_one
+from nexus.db.repositories.prepared import Prepared, execute, fetch, fetch_one
 
 _D = models.WebhookDelivery
 _E = models.WebhookEndpoint
@@ -126,7 +126,7 @@ def _live_endpoint() -> Any:
     return (_E.disabled.is_(False)) & (_E.deleted_at.is_(None))
 
 
-# The dispatcher's statements, built once and sent straight to the driver (core.Prepared): it runs
+# The dispatcher's statements, built once and sent straight to the driver (prepared.Prepared): it runs
 # them for every delivery. Lists travel as arrays (= ANY / <> ALL), so each is one SQL text
 # whatever its length; `<> ALL` of an empty array is true (no endpoint is busy).
 _IDS = bindparam("ids", type_=ARRAY(String))
