@@ -16,6 +16,7 @@ CREATE_ENDPOINT = (
     "mutation($i:CreateWebhookEndpointInput!){createWebhookEndpoint(input:$i)"
     "{webhookEndpoint{id} secret userErrors{code message}}}"
 )
+DELETE_ENDPOINT = "mutation($i:DeleteWebhookEndpointInput!){deleteWebhookEndpoint(input:$i){userErrors{code message}}}"
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,8 @@ async def signup(host: str, port: int, name: str) -> Merchant:
     return Merchant(id=payload["merchant"]["id"], secret_key=payload["secretKey"])
 
 
-async def create_endpoint(host: str, port: int, merchant: Merchant, url: str, events: list[str]) -> str:
-    """A webhook endpoint; returns its whsec_ secret."""
+async def create_endpoint(host: str, port: int, merchant: Merchant, url: str, events: list[str]) -> tuple[str, str]:
+    """A webhook endpoint; returns its id and its whsec_ secret."""
     conn = Connection(host, port, merchant.secret_key)
     try:
         data = await graphql(conn, CREATE_ENDPOINT, {"i": {"url": url, "enabledEvents": events}})
@@ -55,8 +56,17 @@ async def create_endpoint(host: str, port: int, merchant: Merchant, url: str, ev
     payload = data["createWebhookEndpoint"]
     if payload["userErrors"]:
         raise RuntimeError(f"createWebhookEndpoint failed: {payload['userErrors']}")
-    secret: str = payload["secret"]
-    return secret
+    return payload["webhookEndpoint"]["id"], payload["secret"]
+
+
+async def delete_endpoint(host: str, port: int, merchant: Merchant, endpoint_id: str) -> None:
+    conn = Connection(host, port, merchant.secret_key)
+    try:
+        data = await graphql(conn, DELETE_ENDPOINT, {"i": {"id": endpoint_id}})
+    finally:
+        await conn.close()
+    if data["deleteWebhookEndpoint"]["userErrors"]:
+        raise RuntimeError(f"deleteWebhookEndpoint failed: {data['deleteWebhookEndpoint']['userErrors']}")
 
 
 async def created_intents(dsn: str, merchant_id: str) -> list[str]:

@@ -376,15 +376,19 @@ def _lifecycle(bench: Bench, merchant: fixtures.Merchant, c: int) -> None:
         nonlocal rejected
         receiver = lifecycle.Receiver("")
         await receiver.start()
+        url = f"http://{HOST}:{receiver.port}/hook"
+        endpoint_id, receiver.secret = await fixtures.create_endpoint(
+            HOST, gw.port, merchant, url, ["payment_intent.succeeded"]
+        )
         try:
-            receiver.secret = await fixtures.create_endpoint(
-                HOST, gw.port, merchant, f"http://{HOST}:{receiver.port}/hook", ["payment_intent.succeeded"]
-            )
             await lifecycle.run(HOST, gw.port, merchant.secret_key, receiver, max(1, args.warmup // 4), c)
             result = await lifecycle.run(HOST, gw.port, merchant.secret_key, receiver, args.count // 4 or 1, c)
             rejected = receiver.rejected
             return result
         finally:
+            # Each level has its own receiver: a left-over endpoint would send every later flow's
+            # webhook to a closed port too, and its failing retries would load the next level.
+            await fixtures.delete_endpoint(HOST, gw.port, merchant, endpoint_id)
             await receiver.stop()
 
     result, api_s, db_s = bench.measured("c", c, lambda: asyncio.run(go()))
