@@ -17,7 +17,7 @@ import httpx
 from tests.api.gql import CREATE, PROCESS, card
 from tests.conftest import SIGNUP, ServerProcess
 
-# The bank answers slowly enough that the kill surely lands between phase 1 and phase 3.
+# The bank answers slowly enough that the kill surely lands between phase 1 and phase 2.
 BANK_LATENCY_MS = "3000"
 # Recovery after 1 s instead of 60 s, so the test sees it within seconds.
 RECOVERY_AFTER_S = "1"
@@ -62,7 +62,7 @@ def test_sigkill_between_phases_is_recovered(database_url: str) -> None:
         pass  # expected: the bank takes 3 s; we kill the server meanwhile
     server.kill()
     status = asyncio.run(_fetch(database_url, "SELECT status FROM payment_intents WHERE id = $1", intent_id))
-    assert status[0]["status"] == "PROCESSING"  # phase 1 committed, phase 3 never ran
+    assert status[0]["status"] == "PROCESSING"  # phase 1 committed, phase 2 never ran
 
     restarted = ServerProcess(database_url, env=env).start()
     try:
