@@ -1,4 +1,4 @@
-"""Which documents' replays may be answered from stored bytes (nexus/schema/replay_responses.py)."""
+"""Which documents' replays may be answered from stored bytes (nexus/schema/replay_shape.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bench.scenarios import CREATE as BENCH_CREATE
-from nexus.schema.replay_responses import ReplayShape, answer_is_replay, replay_shape
+from nexus.schema.replay_shape import ReplayShape, answer_is_replay, replay_shape
 from tests.api.gql import CANCEL, CAPTURE, CREATE, PROCESS, REFUND
 
 VARIABLES = {"input": {"amount": 2000, "currency": "usd"}, "key": "k-1", "k": "k-2"}
