@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Row, Select, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,15 +89,22 @@ _RECORD_DECISION = Prepared(pg_insert(_B).on_conflict_do_nothing().returning(_B.
 _DECISION = Prepared(
     select(_B.decision).where(_B.attempt_id == bindparam("w_id"), _B.authenticated == bindparam("w_authenticated"))
 )
+
+
 # Declines of one card at one merchant since a time: answered from the partial index alone.
-_RECENT_DECLINES = Prepared(
-    select(func.count()).where(
-        _A.merchant_id == bindparam("m"),
-        _A.card_fingerprint == bindparam("f"),
-        _A.created_at >= bindparam("since"),
+def recent_declines_count(merchant_id: Any, fingerprint: Any, since: Any) -> Select[int]:
+    """The velocity rule's count: declines of one card at one merchant since a time, answered
+    from the partial index ix_attempt_declines alone. The one definition of that predicate:
+    processing's phase 1 embeds it as a subquery (payment_intents.get_for_processing)."""
+    return select(func.count()).where(
+        _A.merchant_id == merchant_id,
+        _A.card_fingerprint == fingerprint,
+        _A.created_at >= since,
         models.DECLINED_OUTCOMES,
     )
-)
+
+
+_RECENT_DECLINES = Prepared(recent_declines_count(bindparam("m"), bindparam("f"), bindparam("since")))
 
 
 class AttemptRepository:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, String, any_, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Row, String, any_, bindparam, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
+from nexus.db.repositories.attempts import recent_declines_count
 from nexus.db.repositories.core import run
 from nexus.db.repositories.prepared import Prepared, execute, fetch, fetch_one
 from nexus.domain.payment_intent import PaymentIntent
@@ -82,16 +83,9 @@ _GET_LOCKED = Prepared(_SELECT.with_for_update())
 _A = models.PaymentAttempt
 # Processing's phase 1 in one round-trip: the intent, locked, and the velocity rule's count of
 # the card's recent declines at this merchant (answered from the partial index ix_attempt_declines).
-_RECENT_DECLINES = (
-    select(func.count())
-    .where(
-        _A.merchant_id == bindparam("w_merchant_id"),
-        _A.card_fingerprint == bindparam("w_fingerprint"),
-        _A.created_at >= bindparam("w_since"),
-        models.DECLINED_OUTCOMES,
-    )
-    .scalar_subquery()
-)
+_RECENT_DECLINES = recent_declines_count(
+    bindparam("w_merchant_id"), bindparam("w_fingerprint"), bindparam("w_since")
+).scalar_subquery()
 _GET_FOR_PROCESSING = Prepared(_SELECT.add_columns(_RECENT_DECLINES.label("declines")).with_for_update(of=_T))
 # Phase 2 in one round-trip: the attempt's intent, locked, and the attempt's outcome so far.
 _GET_FOR_ATTEMPT = Prepared(
