@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import os
+import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -147,6 +148,17 @@ async def _auth(conn: asyncpg.Connection, t: Target) -> None:
     await tx.rollback()
 
 
+async def _insert_event(
+    conn: asyncpg.Connection, t: Target, intent_id: str, status: str, version: int, key: str, at: datetime
+) -> str:
+    """The event row a change writes (its trigger fans out and notifies); returns its JSON."""
+    event = _event_json(intent_id, status, version)
+    evt_id = "evt_" + secrets.token_hex(10)
+    kind = f"payment_intent.{status}"
+    await conn.execute(INSERT_EVENT, evt_id, t.merchant_id, kind, event, intent_id, version, event, key, at)
+    return event
+
+
 async def create(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
     if auth:
         await _auth(conn, t)
@@ -154,25 +166,11 @@ async def create(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> Non
     async with conn.transaction():
         await conn.fetchrow(CLAIM, t.merchant_id, key, "createPaymentIntent", secrets.token_hex(32), None, at)
         await conn.execute(INSERT_INTENT, intent_id, t.merchant_id, "pi_secret_" + secrets.token_hex(12), at)
-        event = _event_json(intent_id, "created", 1)
-        await conn.execute(
-            INSERT_EVENT,
-            "evt_" + secrets.token_hex(10),
-            t.merchant_id,
-            "payment_intent.created",
-            event,
-            intent_id,
-            1,
-            event,
-            key,
-            at,
-        )
+        event = await _insert_event(conn, t, intent_id, "created", 1, key, at)
         await conn.execute(FINISH, t.merchant_id, key, event)
 
 
 async def process(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
-    import random
-
     if auth:
         await _auth(conn, t)
     key, attempt_id, at = f"blp-{os.getpid()}-{n}-{secrets.token_hex(4)}", "pa_" + secrets.token_hex(10), now()
@@ -184,38 +182,14 @@ async def process(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> No
         await conn.fetchrow(GET_INTENT_FOR_PROCESSING, intent_id, t.merchant_id, fp, at)
         await conn.execute(INSERT_ATTEMPT, attempt_id, t.merchant_id, intent_id, fp, secrets.token_bytes(60), key, at)
         await conn.execute(SAVE_INTENT, intent_id, t.merchant_id, "PROCESSING", 0, at)
-        event = _event_json(intent_id, "processing", 2)
-        await conn.execute(
-            INSERT_EVENT,
-            "evt_" + secrets.token_hex(10),
-            t.merchant_id,
-            "payment_intent.processing",
-            event,
-            intent_id,
-            2,
-            event,
-            key,
-            at,
-        )
+        await _insert_event(conn, t, intent_id, "processing", 2, key, at)
     # the bank is asked here, with no transaction open
     async with conn.transaction():  # phase 2
         await conn.fetchval(RECORD_DECISION, attempt_id, json.dumps(DECISION))
         await conn.fetchrow(GET_INTENT_FOR_ATTEMPT, attempt_id, t.merchant_id)
         await conn.execute(RESOLVE_ATTEMPT, attempt_id)
         await conn.execute(SAVE_INTENT, intent_id, t.merchant_id, "SUCCEEDED", 2000, at)
-        event = _event_json(intent_id, "succeeded", 3)
-        await conn.execute(
-            INSERT_EVENT,
-            "evt_" + secrets.token_hex(10),
-            t.merchant_id,
-            "payment_intent.succeeded",
-            event,
-            intent_id,
-            3,
-            event,
-            key,
-            at,
-        )
+        event = await _insert_event(conn, t, intent_id, "succeeded", 3, key, at)
         await conn.execute(FINISH, t.merchant_id, key, event)
 
 
