@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, gt=0, alias="NEXUS_DB_POOL_SIZE")
     # Set behind a transaction pooler (Supabase :6543) where prepared statements break.
     db_statement_cache_size: int | None = Field(default=None, alias="NEXUS_DB_STATEMENT_CACHE_SIZE")
+    # Plain JSON POSTs of known-good documents skip Strawberry's HTTP view (nexus/schema/
+    # direct_execution.py); 0 sends every request through Strawberry (same answers, more CPU).
+    direct_execution: bool = Field(default=True, alias="NEXUS_DIRECT_EXECUTION")
 
     @field_validator(
         "webhook_allow_private",

@@ -26,8 +26,10 @@ LATENCY = Histogram(
     buckets=LATENCY_BUCKETS,
     registry=REGISTRY,
 )
-GRAPHQL_OPS = Counter(
-    "nexus_graphql_operations_total", "GraphQL operations", ["operation", "outcome"], registry=REGISTRY
+# How each GraphQL HTTP request was answered: "direct" (nexus/schema/direct_execution.py),
+# "strawberry" (the full view), "stored" (a stored replay answer, nexus/schema/replay_responses.py).
+GRAPHQL_PATHS = Counter(
+    "nexus_graphql_http_requests_total", "GraphQL HTTP requests by execution path", ["path"], registry=REGISTRY
 )
 WEBHOOK_ATTEMPTS = Counter("nexus_webhook_attempts_total", "Webhook delivery attempts", ["outcome"], registry=REGISTRY)
 SUBSCRIPTIONS = Counter("nexus_subscriptions_started_total", "Subscriptions started", registry=REGISTRY)

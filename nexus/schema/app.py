@@ -21,8 +21,10 @@ from strawberry.types.unset import UNSET
 
 from nexus.config import Settings
 from nexus.domain.errors import DomainError
+from nexus.observability import GRAPHQL_PATHS
 from nexus.schema import replay_responses
 from nexus.schema.context import Context
+from nexus.schema.direct_execution import DirectExecutor
 from nexus.schema.errors import ErrorPolicy, pre_execution_code
 from nexus.schema.limits import limit_extensions
 from nexus.schema.mutation import Mutation
@@ -33,6 +35,7 @@ from nexus.services.auth import authenticate
 from nexus.state import AppState
 
 log = logging.getLogger("nexus.graphql")
+STRAWBERRY_PATH = GRAPHQL_PATHS.labels("strawberry")
 
 # Distinct query texts kept parsed/validated; clients send a handful of shapes, 512 is ample.
 DOCUMENT_CACHE_SIZE = 512
@@ -58,6 +61,7 @@ def build_schema() -> strawberry.Schema:
 
 class GraphQLApp(GraphQL[Context, None]):
     holder: dict[str, AppState]
+    direct: DirectExecutor | None
 
     @classmethod
     def build(cls, settings: Settings, holder: dict[str, AppState]) -> GraphQLApp:
@@ -72,6 +76,7 @@ class GraphQLApp(GraphQL[Context, None]):
             allowed_origins=origins,
         )
         app.holder = holder
+        app.direct = DirectExecutor(app.schema, app.encode_json) if settings.direct_execution else None
         return app
 
     def decode_json(self, data: str | bytes) -> object:
@@ -95,12 +100,21 @@ class GraphQLApp(GraphQL[Context, None]):
         if isinstance(request, WebSocket):
             return await super().run(request, context, root_value)
 
-        async def execute() -> Response:
+        async def through_strawberry() -> Response:
+            STRAWBERRY_PATH.inc()
             return await GraphQL.run(self, request, context, root_value)
 
-        if context is not UNSET:
-            return await execute()
-        return await replay_responses.respond(self.holder.get("state"), request, execute)
+        state = self.holder.get("state")
+        if context is not UNSET or state is None:
+            return await through_strawberry()
+        direct = self.direct
+        if direct is None:
+            return await replay_responses.respond(state, request, through_strawberry)
+
+        async def execute() -> Response:
+            return await direct.respond(request, lambda r: Context(state=state, request=r), through_strawberry)
+
+        return await replay_responses.respond(state, request, execute)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         # Parse errors leave Strawberry before extensions see them (on_operation does not

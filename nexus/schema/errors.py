@@ -56,41 +56,43 @@ class ErrorPolicy(SchemaExtension):
         result = self.execution_context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
-            result.errors = [self._process(error) for error in errors]
+            result.errors = [code_error(error) for error in errors]
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         # Subscriptions (WebSocket, SSE) send each result as it is produced, before
         # on_operation ends: code its errors here, or NOT_FOUND would leave uncoded.
         errors = getattr(result, "errors", None)
         if errors:
-            result.errors = [self._process(error) for error in errors]
+            result.errors = [code_error(error) for error in errors]
         yield
 
-    def _process(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        code = (error.extensions or {}).get("code")
-        if isinstance(original, DomainError):
-            coded = from_domain(original)
-            log.info("graphql error %s: %s", original.code.value, original.message)
-            return GraphQLError(coded.message, error.nodes, path=error.path, extensions=coded.extensions)
-        if code:
-            log.info("graphql error %s: %s", code, error.message)
-            return error
-        if original is None or _is_coercion_failure(error):
-            code = pre_execution_code(error.message)
-            log.info("graphql error %s: %s", code, error.message)
-            return GraphQLError(error.message, error.nodes, path=error.path, extensions={"code": code})
-        if is_database_unavailable(original):
-            # Not a bug: the transaction rolled back and the same request may be sent again.
-            log.warning("database unavailable in %s: %s", error.path, type(original).__name__)
-            return GraphQLError(
-                UNAVAILABLE_MESSAGE,
-                error.nodes,
-                path=error.path,
-                extensions={"code": "SERVICE_UNAVAILABLE", "retryable": True, "retryAfter": UNAVAILABLE_RETRY_AFTER_S},
-            )
-        log.error("unexpected error in %s", error.path, exc_info=original)
-        return GraphQLError(MASKED_MESSAGE, error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
+
+def code_error(error: GraphQLError) -> GraphQLError:
+    """The error as the client sees it: coded, logged once, masked if it is a bug."""
+    original = error.original_error
+    code = (error.extensions or {}).get("code")
+    if isinstance(original, DomainError):
+        coded = from_domain(original)
+        log.info("graphql error %s: %s", original.code.value, original.message)
+        return GraphQLError(coded.message, error.nodes, path=error.path, extensions=coded.extensions)
+    if code:
+        log.info("graphql error %s: %s", code, error.message)
+        return error
+    if original is None or _is_coercion_failure(error):
+        code = pre_execution_code(error.message)
+        log.info("graphql error %s: %s", code, error.message)
+        return GraphQLError(error.message, error.nodes, path=error.path, extensions={"code": code})
+    if is_database_unavailable(original):
+        # Not a bug: the transaction rolled back and the same request may be sent again.
+        log.warning("database unavailable in %s: %s", error.path, type(original).__name__)
+        return GraphQLError(
+            UNAVAILABLE_MESSAGE,
+            error.nodes,
+            path=error.path,
+            extensions={"code": "SERVICE_UNAVAILABLE", "retryable": True, "retryAfter": UNAVAILABLE_RETRY_AFTER_S},
+        )
+    log.error("unexpected error in %s", error.path, exc_info=original)
+    return GraphQLError(MASKED_MESSAGE, error.nodes, path=error.path, extensions={"code": "INTERNAL_SERVER_ERROR"})
 
 
 def _is_coercion_failure(error: GraphQLError) -> bool:

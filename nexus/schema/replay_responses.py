@@ -40,6 +40,7 @@ from starlette.responses import Response
 
 from nexus.db.uow import UnitOfWork
 from nexus.domain.idempotency import KEY_TTL
+from nexus.observability import GRAPHQL_PATHS
 from nexus.schema.context import Context
 from nexus.schema.replay_shape import answer_is_replay, replay_shape
 from nexus.services.auth import Principal, authenticate_cached
@@ -98,6 +99,7 @@ class StoredResponses:
 
 
 STORED = StoredResponses(MAX_ENTRIES)
+STORED_PATH: Final = GRAPHQL_PATHS.labels("stored")
 
 Execute = Callable[[], Awaitable[Response]]
 
@@ -113,6 +115,7 @@ async def respond(state: AppState | None, request: Request, execute: Execute) ->
     if STORED.holds(digest) is not None:
         stored = await _stored_answer(state, request, digest)
         if stored is not None:
+            STORED_PATH.inc()
             return Response(stored, status_code=200, media_type="application/json")
     started = now()
     response = await execute()

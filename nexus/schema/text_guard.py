@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import ExecutionResult, GraphQLError, StringValueNode, visit
+from graphql import DocumentNode, ExecutionResult, GraphQLError, StringValueNode, visit
 from graphql.language import Visitor
 from strawberry.extensions import SchemaExtension
 
@@ -68,12 +68,17 @@ class TextGuard(SchemaExtension):
         if found:
             return found
         document = self.execution_context.graphql_document
-        query = self.execution_context.query or ""
-        # A literal can only decode to bad text if the source has it raw or has an escape: without
-        # a backslash or a raw bad character, skip walking the whole document (every request).
-        if document is not None and ("\\" in query or _UNSTORABLE.search(query)):
-            finder = _LiteralFinder()
-            visit(document, finder)
-            if finder.found:
-                return "a string literal in the query"
+        if document is not None and literal_unstorable(self.execution_context.query or "", document):
+            return "a string literal in the query"
         return None
+
+
+def literal_unstorable(query: str, document: DocumentNode) -> bool:
+    """Whether a string literal of the parsed `query` holds text PostgreSQL cannot store."""
+    # A literal can only decode to bad text if the source has it raw or has an escape: without
+    # a backslash or a raw bad character, skip walking the whole document (every request).
+    if "\\" not in query and not _UNSTORABLE.search(query):
+        return False
+    finder = _LiteralFinder()
+    visit(document, finder)
+    return finder.found
