@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from nexus.config import Settings
 
-# Headroom above the steady pool for bursts; small because 2 cores saturate first.
+# Headroom above the steady pool for bursts; small because 2 cores saturate first. Overflow
+# connections are closed when returned: a steady load must fit in the pool (NEXUS_DB_POOL_SIZE).
 POOL_OVERFLOW = 10
 # Wait this long for a pooled connection before failing the request (retryable).
 POOL_TIMEOUT_S = 10
