@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     # with 10, the pool's overflow connections were closed on return and reopened (43 new
     # PostgreSQL sessions per 4,000 creates, each a backend fork and fresh prepared statements):
     # 20 keeps them, measured +11% throughput and 66 -> 50 ms p99 for (a) (bench/README.md).
-    # Opened lazily, so an idle process holds only what its peak needed.
+    # Opened lazily, so an idle process holds only what its peak needed; never more (no
+    # overflow, nexus/db/engine.py): budget it against the server's max_connections.
     db_pool_size: int = Field(default=20, gt=0, alias="NEXUS_DB_POOL_SIZE")
     # Set behind a transaction pooler (Supabase :6543) where prepared statements break.
     db_statement_cache_size: int | None = Field(default=None, alias="NEXUS_DB_STATEMENT_CACHE_SIZE")

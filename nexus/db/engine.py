@@ -8,9 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from nexus.config import Settings
 
-# Headroom above the steady pool for bursts; small because 2 cores saturate first. Overflow
-# connections are closed when returned: a steady load must fit in the pool (NEXUS_DB_POOL_SIZE).
-POOL_OVERFLOW = 10
+# No connections beyond the pool: SQLAlchemy closes overflow connections when they are
+# returned, so a load above the pool kept forking backends (slower than waiting the ~1 ms
+# for a pooled one), and 2 workers × (20 + overflow) next to the benchmark's own clients
+# ran PostgreSQL out of its default 100 connections. Requests beyond the pool wait for one.
+POOL_OVERFLOW = 0
 # Wait this long for a pooled connection before failing the request (retryable).
 POOL_TIMEOUT_S = 10
 

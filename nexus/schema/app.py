@@ -26,6 +26,7 @@ from nexus.schema import replay_responses
 from nexus.schema.context import Context
 from nexus.schema.direct_execution import DirectExecutor
 from nexus.schema.errors import ErrorPolicy, pre_execution_code
+from nexus.schema.execution_context import ExecutionContext
 from nexus.schema.limits import limit_extensions
 from nexus.schema.mutation import Mutation
 from nexus.schema.query import Query
@@ -49,6 +50,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=ExecutionContext,
         extensions=[
             ErrorPolicy,
             TextGuard,
