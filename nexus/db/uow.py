@@ -1,4 +1,10 @@
-"""Unit of work: one transaction, the repositories bound to it; only it commits."""
+"""Unit of work: one transaction, the repositories bound to it; only it commits.
+
+`driver_only=True` is for the hot paths (create, processing), whose statements are all
+Prepared: the transaction runs straight on a pooled connection's asyncpg driver, without an
+ORM Session transaction around it (0.13 ms of CPU less per transaction, measured; see
+`prepared.begin_driver_only`). An ORM statement in such a unit of work raises.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from nexus.db.repositories.events import EventRepository
 from nexus.db.repositories.idempotency import IdempotencyRepository
 from nexus.db.repositories.merchants import MerchantRepository
 from nexus.db.repositories.payment_intents import PaymentIntentRepository
+from nexus.db.repositories.prepared import begin_driver_only, commit_driver_only, end_driver_only
 from nexus.db.repositories.refunds import RefundRepository
 from nexus.db.repositories.webhooks import WebhookRepository
 
@@ -18,12 +25,20 @@ from nexus.db.repositories.webhooks import WebhookRepository
 class UnitOfWork:
     session: AsyncSession
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, driver_only: bool = False) -> None:
         self._sessions = sessions
+        self._driver_only = driver_only
 
     async def __aenter__(self) -> UnitOfWork:
         self.session = self._sessions()
-        await self.session.begin()
+        if self._driver_only:
+            try:
+                await begin_driver_only(self.session)
+            except BaseException:
+                await end_driver_only(self.session)
+                raise
+        else:
+            await self.session.begin()
         s = self.session
         self.merchants = MerchantRepository(s)
         self.intents = PaymentIntentRepository(s)
@@ -35,15 +50,30 @@ class UnitOfWork:
         return self
 
     async def commit(self) -> None:
-        await self.session.commit()
+        if self._driver_only:
+            await commit_driver_only(self.session)
+        else:
+            await self.session.commit()
 
     async def rollback(self) -> None:
-        await self.session.rollback()
+        """Undo everything so far. A driver-only unit of work is over after it (its connection
+        goes back to the pool); an ORM one may go on in a new transaction."""
+        if self._driver_only:
+            await end_driver_only(self.session)
+        else:
+            await self.session.rollback()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         # Anything not committed explicitly is rolled back: a failure changes nothing.
+        if self._driver_only:
+            try:
+                await end_driver_only(self.session)
+            finally:
+                if self.session.in_transaction():  # only after a refused ORM statement
+                    await self.session.close()
+            return
         try:
             if self.session.in_transaction():
                 await self.session.rollback()

@@ -32,17 +32,20 @@ async def run_once(
     operation: str,
     arguments: Mapping[str, Any],
     body: Body,
+    *,
+    driver_only: bool = False,
 ) -> tuple[dict[str, Any], bool]:
     """Run `body` once per (scope, key); returns (response, replayed).
 
     The response is shared with the replay cache: callers read it, never change it.
+    `driver_only`: the body's statements are all Prepared (see nexus/db/uow.py).
     """
     if key is not None:
         validate_key(key)
         cached = REPLAYS.get(scope, key, request_fingerprint(operation, arguments), now())
         if cached is not None:
             return cached, True
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(sessions, driver_only=driver_only) as uow:
         if key is not None:
             replay = await claim_or_replay(uow, scope, key, operation, arguments)
             if replay is not None:

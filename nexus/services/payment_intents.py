@@ -84,7 +84,7 @@ async def create(
         return {"intent": intent_record(pi)}
 
     response, replayed = await run_once(
-        sessions, merchant_id, idempotency_key, "createPaymentIntent", arguments, execute
+        sessions, merchant_id, idempotency_key, "createPaymentIntent", arguments, execute, driver_only=True
     )
     return IntentResult(intent_from_record(response["intent"]), replayed, secret.get("value"))
 

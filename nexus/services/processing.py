@@ -124,7 +124,7 @@ class Processor:
         attempt_id = new_id("pa")
         recovery = {"attempt_id": attempt_id}
         op = "processPaymentIntent"
-        async with UnitOfWork(self.sessions) as uow:
+        async with UnitOfWork(self.sessions, driver_only=True) as uow:
             if not await uow.idempotency.claim(
                 merchant_id, key, op, fp, at, locked=True, recovery_point=ATTEMPT_CREATED, recovery_data=recovery
             ):
@@ -203,7 +203,7 @@ class Processor:
 
     async def _read_back(self, attempt_id: str, authenticated: bool) -> tuple[BankCall | None, dict[str, Any] | None]:
         """A resumed or re-driven attempt: the decision already recorded, else the bank call."""
-        async with UnitOfWork(self.sessions) as uow:
+        async with UnitOfWork(self.sessions, driver_only=True) as uow:
             request = await uow.attempts.bank_request(attempt_id, authenticated)
             if request is not None and request.decision is not None:
                 return None, request.decision
@@ -218,7 +218,7 @@ class Processor:
     async def _apply(
         self, attempt_id: str, merchant_id: str, key: str | None, authenticated: bool, asked: dict[str, Any]
     ) -> PaymentIntent:
-        async with UnitOfWork(self.sessions) as uow:
+        async with UnitOfWork(self.sessions, driver_only=True) as uow:
             # If another driver recorded first, its decision stands (this insert waits for its commit).
             decision = _decision_from(await uow.attempts.record_bank_decision(attempt_id, authenticated, asked))
             found = await uow.intents.get_for_attempt(merchant_id, attempt_id)

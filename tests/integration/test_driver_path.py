@@ -31,11 +31,17 @@ async def _claim(uow: UnitOfWork, scope: str, key: str) -> bool:
     return await uow.idempotency.claim(scope, key, "test", "fp", datetime.now(UTC), locked=False)
 
 
+# Every unit of work runs these on the driver; driver_only=True also runs BEGIN/COMMIT there.
+MODES = [pytest.param(False, id="orm-session"), pytest.param(True, id="driver-only")]
+_PID = Prepared(select(func.pg_backend_pid().label("pid")))
+
+
+@pytest.mark.parametrize("driver_only", MODES)
 async def test_a_rollback_undoes_driver_statements(
-    sessions: async_sessionmaker[AsyncSession], database_url: str
+    sessions: async_sessionmaker[AsyncSession], database_url: str, driver_only: bool
 ) -> None:
     scope, key = "driver-test", uuid.uuid4().hex
-    async with UnitOfWork(sessions) as uow:
+    async with UnitOfWork(sessions, driver_only=driver_only) as uow:
         assert await _claim(uow, scope, key)
         await uow.rollback()
     assert not await _committed(database_url, scope, key)
@@ -58,12 +64,13 @@ async def test_driver_and_sqlalchemy_statements_share_one_transaction(
     assert await _committed(database_url, scope, key)
 
 
+@pytest.mark.parametrize("driver_only", MODES)
 async def test_a_statement_is_rolled_back_when_the_unit_of_work_fails(
-    sessions: async_sessionmaker[AsyncSession], database_url: str
+    sessions: async_sessionmaker[AsyncSession], database_url: str, driver_only: bool
 ) -> None:
     scope, key = "driver-test", uuid.uuid4().hex
     with pytest.raises(RuntimeError):
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(sessions, driver_only=driver_only) as uow:
             assert await _claim(uow, scope, key)
             raise RuntimeError("a failure after the statement")
     assert not await _committed(database_url, scope, key)
@@ -102,8 +109,9 @@ async def _terminate_soon(database_url: str, pid: int) -> None:
         await admin.close()
 
 
+@pytest.mark.parametrize("driver_only", MODES)
 async def test_a_connection_killed_under_a_statement_is_dropped_and_reported_retryable(
-    sessions: async_sessionmaker[AsyncSession], database_url: str
+    sessions: async_sessionmaker[AsyncSession], database_url: str, driver_only: bool
 ) -> None:
     """A backend terminated mid-statement (a PostgreSQL restart, a failover) must not go back
     to the pool: the error is SERVICE_UNAVAILABLE material, and the next unit of work works."""
@@ -112,9 +120,9 @@ async def test_a_connection_killed_under_a_statement_is_dropped_and_reported_ret
     scope = "driver-test"
     sleep = Prepared(select(func.pg_sleep(bindparam("s"))))
     with pytest.raises(Exception) as caught:
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(sessions, driver_only=driver_only) as uow:
             assert await _claim(uow, scope, uuid.uuid4().hex)
-            pid = (await run(uow.session, select(func.pg_backend_pid()))).scalar_one()
+            pid = (await fetch_one(uow.session, _PID, {})).pid
             killer = asyncio.create_task(_terminate_soon(database_url, pid))
             try:
                 await fetch_one(uow.session, sleep, {"s": 5})
@@ -123,6 +131,66 @@ async def test_a_connection_killed_under_a_statement_is_dropped_and_reported_ret
     assert is_database_unavailable(caught.value), repr(caught.value)
     # Every pooled connection still works (the killed one was not returned to the pool).
     for _ in range(6):
-        async with UnitOfWork(sessions) as uow:
+        async with UnitOfWork(sessions, driver_only=driver_only) as uow:
             assert await _claim(uow, scope, uuid.uuid4().hex)
             await uow.rollback()
+
+
+async def test_a_driver_only_commit_is_seen_and_its_connection_reused(
+    sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    scope, key = "driver-test", uuid.uuid4().hex
+    async with UnitOfWork(sessions, driver_only=True) as uow:
+        assert await _claim(uow, scope, key)
+        first = (await fetch_one(uow.session, _PID, {})).pid
+        assert not await _committed(database_url, scope, key)
+        await uow.commit()
+    assert await _committed(database_url, scope, key)
+    async with UnitOfWork(sessions, driver_only=True) as uow:  # the same pooled backend, idle again
+        assert (await fetch_one(uow.session, _PID, {})).pid == first
+
+
+async def test_an_orm_statement_in_a_driver_only_unit_of_work_is_refused(
+    sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    """It would run on another pooled connection, outside the transaction: never silently."""
+    scope, key = "driver-test", uuid.uuid4().hex
+    K = models.IdempotencyKey
+    with pytest.raises(RuntimeError, match="Prepared statements only"):
+        async with UnitOfWork(sessions, driver_only=True) as uow:
+            assert await _claim(uow, scope, key)
+            await run(uow.session, select(K.operation).where(K.key == key))
+    assert not await _committed(database_url, scope, key)  # and what ran before is rolled back
+
+
+async def test_a_driver_only_unit_of_work_cancelled_mid_statement_pools_no_broken_connection(
+    sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    """A cancelled request (client gone, shutdown) leaves the protocol mid-statement: that
+    connection is invalidated, the transaction dies with it, and the pool stays healthy."""
+    scope, key = "driver-test", uuid.uuid4().hex
+    sleep = Prepared(select(func.pg_sleep(bindparam("s"))))
+    started = asyncio.Event()
+
+    async def work() -> None:
+        async with UnitOfWork(sessions, driver_only=True) as uow:
+            assert await _claim(uow, scope, key)
+            started.set()
+            await fetch_one(uow.session, sleep, {"s": 5})
+
+    task = asyncio.create_task(work())
+    await started.wait()
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(6):  # more than the pool holds: each one is a working connection
+        async with UnitOfWork(sessions, driver_only=True) as uow:
+            assert await _claim(uow, scope, uuid.uuid4().hex)
+            await uow.rollback()
+    # The cancelled transaction never committed (its backend was terminated with the connection).
+    for _ in range(50):
+        if not await _committed(database_url, scope, key):
+            break
+        await asyncio.sleep(0.1)
+    assert not await _committed(database_url, scope, key)

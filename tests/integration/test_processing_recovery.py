@@ -223,3 +223,37 @@ async def test_unanswered_three_d_secure_challenges_fail_and_purge_the_card(
         ).one()
     assert tuple(intent) == ("FAILED", "payment_intent_authentication_failure")
     assert tuple(attempt) == ("declined", True)
+
+
+async def test_an_expired_key_runs_again_as_new_for_another_payment(
+    sessions: async_sessionmaker[AsyncSession], processor: Processor
+) -> None:
+    """Past KEY_TTL a key may be used for a new request: phase 1 rewrites the old row (restart)."""
+    principal = await _merchant(sessions)
+    key = uuid.uuid4().hex
+    intents = [
+        (
+            await payment_intents.create(
+                sessions, principal.merchant_id, amount, "usd", CaptureMethod.AUTOMATIC, None, None, uuid.uuid4().hex
+            )
+        ).intent.id
+        for amount in (1500, 2500)
+    ]
+    first = await processor.process(principal, intents[0], None, CARD, key)
+    assert first.intent.status is PaymentIntentStatus.SUCCEEDED and not first.replayed
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text("UPDATE idempotency_keys SET created_at = created_at - interval '25 hours' WHERE key = :k"),
+            {"k": key},
+        )
+    second = await processor.process(principal, intents[1], None, CARD, key)
+    assert not second.replayed and second.intent.id == intents[1]
+    assert second.intent.status is PaymentIntentStatus.SUCCEEDED and second.intent.amount_received == 2500
+    async with sessions() as session:
+        row = (
+            await session.execute(
+                text("SELECT recovery_point, response->'intent'->>'id' AS id FROM idempotency_keys WHERE key = :k"),
+                {"k": key},
+            )
+        ).one()
+    assert (row.recovery_point, row.id) == ("finished", intents[1])

@@ -15,7 +15,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import run
 from nexus.db.repositories.prepared import Prepared, execute, fetch_one
 from nexus.domain.idempotency import StoredKey
 
@@ -30,6 +29,10 @@ _GET = Prepared(_SELECT)
 _GET_LOCKED = Prepared(_SELECT.with_for_update())
 _FINISH = Prepared(update(_K).where(*_WHERE_KEY).values(locked_at=None, recovery_point="finished"))
 _SET_RECOVERY_POINT = Prepared(update(_K).where(*_WHERE_KEY))
+_RECOVERY_DATA = Prepared(select(_K.recovery_data).where(*_WHERE_KEY))
+# The rare paths of a processing phase 1 (a resumed or expired key) run there too, in a
+# driver-only unit of work: Prepared like the rest of it.
+_RESTART = Prepared(update(_K).where(*_WHERE_KEY).values(response=None))
 
 
 class IdempotencyRepository:
@@ -78,9 +81,8 @@ class IdempotencyRepository:
         )
 
     async def recovery_data(self, scope: str, key: str) -> dict[str, Any] | None:
-        return (
-            await run(self.session, select(_K.recovery_data).where(_K.scope == scope, _K.key == key))
-        ).scalar_one_or_none()
+        row = await fetch_one(self.session, _RECOVERY_DATA, {"w_scope": scope, "w_key": key})
+        return None if row is None else row.recovery_data
 
     async def set_recovery_point(
         self, scope: str, key: str, point: str, data: dict[str, Any] | None, now: datetime
@@ -102,20 +104,17 @@ class IdempotencyRepository:
         recovery_data: dict[str, Any] | None = None,
     ) -> None:
         """Reuse an expired key row as if new (as `claim` would have written it)."""
-        await run(
-            self.session,
-            update(_K)
-            .where(_K.scope == scope, _K.key == key)
-            .values(
-                fingerprint=fingerprint,
-                operation=operation,
-                response=None,
-                recovery_point=recovery_point,
-                recovery_data=recovery_data,
-                locked_at=now,
-                created_at=now,
-            ),
-        )
+        values = {
+            "w_scope": scope,
+            "w_key": key,
+            "fingerprint": fingerprint,
+            "operation": operation,
+            "recovery_point": recovery_point,
+            "recovery_data": recovery_data,
+            "locked_at": now,
+            "created_at": now,
+        }
+        await execute(self.session, _RESTART, values)
 
     async def delete_older_than(self, before: datetime, limit: int) -> int:
         ids = select(_K.id).where(_K.created_at < before).limit(limit).scalar_subquery()

@@ -20,12 +20,16 @@ import asyncpg
 from sqlalchemy import Executable, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
 # Where a session keeps the driver connection of its current transaction.
 _DRIVER = "nexus.driver"
+# A driver-only session (UnitOfWork(driver_only=True)): the pooled connection its transaction
+# runs on, and the flag that makes any ORM use of it an error instead of another transaction.
+_POOLED = "nexus.pooled"
+_DRIVER_ONLY = "nexus.driver_only"
 T = TypeVar("T")
 
 
@@ -140,8 +144,62 @@ async def _guarded(session: AsyncSession, driver: asyncpg.Connection, sql: str, 
 
 async def _invalidate(session: AsyncSession) -> None:
     session.info.pop(_DRIVER, None)
+    if session.info.get(_DRIVER_ONLY):
+        pooled = session.info.pop(_POOLED, None)
+        if pooled is not None:
+            pooled.invalidate()  # closed for good, never back in the pool
+        return
     connection = await session.connection()
     await connection.invalidate()
+
+
+async def begin_driver_only(session: AsyncSession) -> None:
+    """Begin the session's transaction on a pooled connection's driver, with no ORM Session
+    transaction: what SQLAlchemy's session adds around it cost 0.13 ms of CPU per transaction
+    (0.21 vs 0.08 ms for BEGIN, one statement, COMMIT). Every statement of such a unit of work
+    must be Prepared; an ORM one raises (`_refuse_orm`) instead of running on another connection."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine), "sessions are bound to the engine"
+    session.info[_DRIVER_ONLY] = True
+    pooled = await engine.raw_connection()
+    session.info[_POOLED] = pooled
+    adapted = pooled.dbapi_connection
+    driver = adapted.driver_connection  # type: ignore[union-attr]
+    # Through SQLAlchemy's adapter, so it knows the connection is in a transaction (as _driver does).
+    await _guarded(session, driver, "BEGIN", adapted._start_transaction())  # type: ignore[union-attr]
+    session.info[_DRIVER] = driver
+
+
+async def commit_driver_only(session: AsyncSession) -> None:
+    adapted = session.info[_POOLED].dbapi_connection
+    driver = session.info[_DRIVER]
+    await _guarded(session, driver, "COMMIT", adapted._call_and_discard(adapted._transaction.commit))
+
+
+async def end_driver_only(session: AsyncSession) -> None:
+    """Roll back what was not committed and give the connection back to the pool (if it is
+    still fit for it: one left in an unknown state was invalidated instead)."""
+    try:
+        pooled = session.info.get(_POOLED)
+        if pooled is not None and pooled.dbapi_connection._transaction is not None:
+            adapted = pooled.dbapi_connection
+            await _guarded(
+                session, session.info[_DRIVER], "ROLLBACK", adapted._call_and_discard(adapted._transaction.rollback)
+            )
+    finally:
+        session.info.pop(_DRIVER, None)
+        pooled = session.info.pop(_POOLED, None)
+        if pooled is not None:
+            pooled.close()  # no transaction left on it: the pool's reset has nothing to do
+
+
+@event.listens_for(Session, "after_begin")
+def _refuse_orm(session: Session, transaction: Any, connection: Any) -> None:
+    if session.info.get(_DRIVER_ONLY):
+        raise RuntimeError(
+            "UnitOfWork(driver_only=True) runs Prepared statements only: this ORM statement would "
+            "run on another connection, outside the unit of work's transaction"
+        )
 
 
 @event.listens_for(Session, "after_transaction_end")
