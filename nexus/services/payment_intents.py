@@ -110,7 +110,7 @@ async def _change(
             response["refund"] = {**extra.__dict__, "created_at": extra.created_at.isoformat()}
         return response
 
-    return await run_once(sessions, merchant_id, idempotency_key, operation, arguments, execute)
+    return await run_once(sessions, merchant_id, idempotency_key, operation, arguments, execute, driver_only=True)
 
 
 async def capture(

@@ -11,7 +11,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.core import run
 from nexus.db.repositories.prepared import Prepared, execute, fetch_one
 
 _A = models.PaymentAttempt
@@ -105,6 +104,11 @@ def recent_declines_count(merchant_id: Any, fingerprint: Any, since: Any) -> Sel
 
 
 _RECENT_DECLINES = Prepared(recent_declines_count(bindparam("m"), bindparam("f"), bindparam("since")))
+_ABANDON = Prepared(
+    update(_A)
+    .where(_A.payment_intent_id == bindparam("w_intent"), _A.outcome == "requires_action")
+    .values(outcome="canceled", card_ciphertext=None, resolved_at=func.now())
+)
 
 
 class AttemptRepository:
@@ -135,12 +139,7 @@ class AttemptRepository:
 
     async def abandon_for_intent(self, intent_id: str) -> None:
         """The intent was canceled: attempts still waiting (3-D Secure) end, their card purged."""
-        await run(
-            self.session,
-            update(_A)
-            .where(_A.payment_intent_id == intent_id, _A.outcome == "requires_action")
-            .values(outcome="canceled", card_ciphertext=None, resolved_at=func.now()),
-        )
+        await execute(self.session, _ABANDON, {"w_intent": intent_id})
 
     async def recent_declines(self, merchant_id: str, fingerprint: str, since: datetime) -> int:
         row = await fetch_one(self.session, _RECENT_DECLINES, {"m": merchant_id, "f": fingerprint, "since": since})

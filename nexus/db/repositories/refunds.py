@@ -9,8 +9,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
+from nexus.db.repositories.prepared import Prepared, execute
 
 _R = models.Refund
+_INSERT = Prepared(insert(_R))
 
 
 @dataclass(frozen=True)
@@ -43,18 +45,7 @@ class RefundRepository:
         self.session = session
 
     async def add(self, refund: RefundRecord) -> None:
-        await self.session.execute(
-            insert(_R).values(
-                id=refund.id,
-                merchant_id=refund.merchant_id,
-                payment_intent_id=refund.payment_intent_id,
-                amount=refund.amount,
-                currency=refund.currency,
-                reason=refund.reason,
-                status=refund.status,
-                created_at=refund.created_at,
-            )
-        )
+        await execute(self.session, _INSERT, refund.__dict__)
 
     async def get(self, merchant_id: str, refund_id: str) -> RefundRecord | None:
         row = (
