@@ -27,7 +27,7 @@ from nexus.schema.types.webhook import WebhookEndpoint
 async def load_intent(info: Info[Context, None], intent_id: str, client_secret: str | None) -> PaymentIntent | None:
     """The intent if this caller may see it; None otherwise (foreign looks like missing)."""
     principal = await info.context.principal()
-    async with UnitOfWork(info.context.state.sessions) as uow:
+    async with UnitOfWork(info.context.state.sessions, driver_only=True) as uow:
         if principal.is_secret:
             pi = await uow.intents.get(principal.merchant_id, intent_id)
         else:
@@ -68,7 +68,7 @@ class Query:
         first = check_first(first)
         cursor = decode_cursor(after)
         statuses = [DomainStatus(s).value for s in status] if status else None
-        async with UnitOfWork(info.context.state.sessions) as uow:
+        async with UnitOfWork(info.context.state.sessions, driver_only=True) as uow:
             rows = await uow.intents.page(principal.merchant_id, first + 1, cursor, statuses, created_gte, created_lt)
         edges = [
             PaymentIntentEdge(cursor=encode_cursor(pi.created_at, pi.id), node=PaymentIntent.from_domain(pi))

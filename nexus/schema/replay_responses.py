@@ -184,7 +184,7 @@ async def _key_expiry(state: AppState, principal: Principal, key: str, started: 
     None if the row is not the one the answer replayed: a key created after the request started was
     restarted (it had expired) while the request replayed the old answer.
     """
-    async with UnitOfWork(state.sessions) as uow:
+    async with UnitOfWork(state.sessions, driver_only=True) as uow:
         stored = await uow.idempotency.get(principal.merchant_id, key)
     if stored is None or stored.response is None or stored.created_at > started:
         return None

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
 from nexus.db.repositories.attempts import recent_declines_count
-from nexus.db.repositories.core import run
 from nexus.db.repositories.prepared import Prepared, execute, fetch, fetch_one
 from nexus.domain.payment_intent import PaymentIntent
 from nexus.domain.status import CaptureMethod, PaymentIntentStatus
@@ -94,6 +93,9 @@ _GET_FOR_ATTEMPT = Prepared(
     .where(_A.id == bindparam("w_attempt_id"), _T.merchant_id == bindparam("w_merchant_id"))
     .with_for_update(of=_T)
 )
+_GET_WITH_SECRET = Prepared(
+    select(*_COLUMNS).where(_T.id == bindparam("w_id"), _T.client_secret == bindparam("w_secret"))
+)
 _CLIENT_SECRET = Prepared(
     select(_T.client_secret).where(_T.id == bindparam("w_id"), _T.merchant_id == bindparam("w_merchant_id"))
 )
@@ -165,9 +167,7 @@ class PaymentIntentRepository:
     async def get_with_secret(self, intent_id: str, client_secret: str) -> PaymentIntent | None:
         """For publishable keys: the intent only if the client secret matches (any merchant's
         publishable key is checked against the intent's merchant by the caller)."""
-        row = (
-            await run(self.session, select(*_COLUMNS).where(_T.id == intent_id, _T.client_secret == client_secret))
-        ).first()
+        row = await fetch_one(self.session, _GET_WITH_SECRET, {"w_id": intent_id, "w_secret": client_secret})
         return _to_domain(row) if row else None
 
     async def client_secret(self, merchant_id: str, intent_id: str) -> str | None:

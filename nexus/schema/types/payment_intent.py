@@ -129,7 +129,7 @@ class PaymentIntent(Node):
             return None
         if self.pi.client_secret:
             return self.pi.client_secret
-        async with UnitOfWork(info.context.state.sessions) as uow:
+        async with UnitOfWork(info.context.state.sessions, driver_only=True) as uow:
             return await uow.intents.client_secret(self.pi.merchant_id, self.pi.id)
 
     @strawberry.field
