@@ -4,6 +4,7 @@ graceful SIGTERM/Ctrl-C with no `postgres` left behind, two processes on one dat
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -187,3 +188,15 @@ def test_responses_carry_a_request_id(live_server: Any) -> None:
     assert response.headers["x-request-id"] == "abc123"
     generated = httpx.get(f"{live_server.url}/healthz").headers["x-request-id"]
     assert len(generated) == 32
+
+
+def test_generated_request_ids_differ_and_requests_are_counted(live_server: Any) -> None:
+    def counted() -> float:
+        text = httpx.get(f"{live_server.url}/metrics").text
+        found = re.search(r'^nexus_http_requests_total\{method="GET",path="/healthz",status="200"\} (\S+)$', text, re.M)
+        return float(found.group(1)) if found else 0.0
+
+    before = counted()
+    ids = {httpx.get(f"{live_server.url}/healthz").headers["x-request-id"] for _ in range(20)}
+    assert len(ids) == 20 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    assert counted() - before == 20
