@@ -37,3 +37,19 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     except ImportError:
         return
     assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.timeout(300)
+def test_the_in_process_measure_runs() -> None:
+    command = [sys.executable, "-m", "bench.inprocess", "--count", "8", "--rounds", "2", "--warmup", "2"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=280)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.strip().endswith(" ms")]
+    names = {line.rsplit(None, 2)[0].strip() for line in lines}
+    assert names == {
+        "{__typename}, direct",
+        "createPaymentIntent, direct",
+        "{__typename}, strawberry",
+        "createPaymentIntent, strawberry",
+        "processPaymentIntent, direct",
+    }, done.stdout
