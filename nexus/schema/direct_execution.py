@@ -57,6 +57,12 @@ from nexus.schema.text_guard import literal_unstorable, unstorable_at
 # distinct texts is ample, and a text that does not qualify is remembered too (as None), so it
 # is not parsed here again.
 MAX_DOCUMENTS: Final = 512
+# Longer document texts are neither cached nor run here (Strawberry takes them): ours are under
+# 2 KB and GraphiQL's introspection query ~4 KB, and 512 cached texts must not grow to 512 MB bodies.
+MAX_DOCUMENT_CHARS: Final = 16 * 1024
+# Larger bodies go straight to Strawberry rather than being decoded twice: a create with
+# metadata at Stripe's limits is ~30 KB.
+MAX_BODY_BYTES: Final = 64 * 1024
 _RULES: Final = (*specified_rules, *RULES)
 _STREAMING_ACCEPT: Final = ("multipart/", "text/event-stream")
 _REQUEST_KEYS: Final = frozenset({"query", "variables", "operationName"})
@@ -80,6 +86,8 @@ class AcceptedDocuments:
         self._entries: OrderedDict[str, Accepted | None] = OrderedDict()
 
     def get(self, query: str) -> Accepted | None:
+        if len(query) > MAX_DOCUMENT_CHARS:
+            return None
         if query in self._entries:
             self._entries.move_to_end(query)
             return self._entries[query]
@@ -147,7 +155,10 @@ class DirectExecutor:
         accept = headers.get("accept", "")
         if any(kind in accept for kind in _STREAMING_ACCEPT):
             return None
-        data = _decode(await request.body())  # Starlette keeps the bytes for Strawberry
+        body = await request.body()  # Starlette keeps the bytes for Strawberry
+        if len(body) > MAX_BODY_BYTES:
+            return None
+        data = _decode(body)
         if data is None:
             return None
         query, variables, name = data.get("query"), data.get("variables"), data.get("operationName")

@@ -153,6 +153,12 @@ async def test_requests_that_do_not_qualify_go_through_strawberry(
             "INVALID_INPUT",
         ),
         ("streaming accept", typename, {**secret, "Accept": "multipart/mixed"}, None),
+        (
+            "body over 64 KiB",
+            {**typename, "variables": {"unused": "x" * 70_000}},
+            secret,
+            {"data": {"__typename": "Query"}},
+        ),
     ]
     for name, body, headers, expected in cases:
         before = await paths(http)

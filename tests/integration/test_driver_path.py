@@ -150,6 +150,19 @@ async def test_a_driver_only_commit_is_seen_and_its_connection_reused(
         assert (await fetch_one(uow.session, _PID, {})).pid == first
 
 
+async def test_nothing_runs_after_a_driver_only_commit(
+    sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    """The transaction is over: a further statement would run in autocommit, so it is refused."""
+    scope, key = "driver-test", uuid.uuid4().hex
+    with pytest.raises(RuntimeError, match="Prepared statements only"):
+        async with UnitOfWork(sessions, driver_only=True) as uow:
+            assert await _claim(uow, scope, key)
+            await uow.commit()
+            await _claim(uow, scope, uuid.uuid4().hex)
+    assert await _committed(database_url, scope, key)
+
+
 async def test_an_orm_statement_in_a_driver_only_unit_of_work_is_refused(
     sessions: async_sessionmaker[AsyncSession], database_url: str
 ) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nexus.schema.app import build_schema
-from nexus.schema.direct_execution import AcceptedDocuments
+from nexus.schema.direct_execution import MAX_DOCUMENT_CHARS, AcceptedDocuments
 from nexus.schema.limits import MAX_ALIASES, MAX_TOKENS
 
 SCHEMA = build_schema()._schema
@@ -77,3 +77,11 @@ def test_the_same_literal_without_the_nul_is_accepted() -> None:
         'idempotencyKey: "k") { userErrors { code } } }'
     )
     assert documents().get(query) is not None
+
+
+def test_long_document_texts_are_neither_accepted_nor_kept() -> None:
+    docs = documents(max_entries=4)
+    # Valid and tiny in tokens (one comment), but longer than any document this API needs.
+    query = "{ __typename } #" + "x" * MAX_DOCUMENT_CHARS
+    assert docs.get(query) is None
+    assert query not in docs._entries

@@ -171,8 +171,12 @@ async def begin_driver_only(session: AsyncSession) -> None:
 
 
 async def commit_driver_only(session: AsyncSession) -> None:
+    driver = session.info.pop(_DRIVER, None)
+    if driver is None:
+        raise RuntimeError("this driver-only unit of work has no transaction left to commit")
     adapted = session.info[_POOLED].dbapi_connection
-    driver = session.info[_DRIVER]
+    # The driver is forgotten first: a statement after the commit must not run outside a
+    # transaction (it reaches _driver, then the session, and _refuse_orm stops it).
     await _guarded(session, driver, "COMMIT", adapted._call_and_discard(adapted._transaction.commit))
 
 
