@@ -29,6 +29,7 @@ from nexus.schema.errors import ErrorPolicy, pre_execution_code
 from nexus.schema.execution_context import ExecutionContext
 from nexus.schema.limits import limit_extensions
 from nexus.schema.mutation import Mutation
+from nexus.schema.operation_choice import OperationChoice
 from nexus.schema.query import Query
 from nexus.schema.subscription import Subscription
 from nexus.schema.text_guard import TextGuard
@@ -54,6 +55,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             ErrorPolicy,
             TextGuard,
+            OperationChoice,
             *limit_extensions(),
             lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),

@@ -138,6 +138,12 @@ async def test_requests_that_do_not_qualify_go_through_strawberry(
             {"data": {"__typename": "Query"}},
         ),
         ("unknown operation name", {**typename, "operationName": "Nope"}, secret, None),
+        (
+            "two operations, no name",  # the spec's GetOperation: the client must say which
+            {"query": "query A { __typename } query B { __typename }"},
+            secret,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
         ("syntax error", {"query": "{ __typename"}, secret, "GRAPHQL_PARSE_FAILED"),
         ("unknown field", {"query": "{ nope }"}, secret, "GRAPHQL_VALIDATION_FAILED"),
         (

@@ -216,9 +216,10 @@ async def test_fragment_cycle_is_a_validation_error(http: httpx.AsyncClient, mer
     assert top_codes(body) == ["GRAPHQL_VALIDATION_FAILED"]
 
 
-async def test_many_operations_without_name_is_typed(http: httpx.AsyncClient, merchant: dict[str, Any]) -> None:
-    # Which operation runs (strawberry picks none or the first) matters less than the answer being clean.
-    await _gql(http, merchant["secretKey"], "query A { me { id } } query B { me { id } }")
+async def test_many_operations_without_name_is_refused(http: httpx.AsyncClient, merchant: dict[str, Any]) -> None:
+    # The spec's GetOperation: with several operations and no operationName, none runs.
+    body = await _gql(http, merchant["secretKey"], "query A { me { id } } query B { me { id } }")
+    assert top_codes(body) == ["GRAPHQL_VALIDATION_FAILED"] and body["data"] is None
 
 
 @pytest.mark.parametrize("first", [101, 1_000_000, -1])
