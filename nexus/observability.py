@@ -33,7 +33,6 @@ GRAPHQL_PATHS = Counter(
     "nexus_graphql_http_requests_total", "GraphQL HTTP requests by execution path", ["path"], registry=REGISTRY
 )
 WEBHOOK_ATTEMPTS = Counter("nexus_webhook_attempts_total", "Webhook delivery attempts", ["outcome"], registry=REGISTRY)
-SUBSCRIPTIONS = Counter("nexus_subscriptions_started_total", "Subscriptions started", registry=REGISTRY)
 
 # Paths we label as themselves; anything else is "other" so label cardinality stays bounded.
 KNOWN_PATHS = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})

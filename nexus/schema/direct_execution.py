@@ -49,7 +49,7 @@ from strawberry.schema.base import BaseSchema
 from strawberry.types import ExecutionResult
 
 from nexus.observability import GRAPHQL_PATHS
-from nexus.schema.errors import code_error, pre_execution_code
+from nexus.schema.errors import code_error
 from nexus.schema.limits import MAX_TOKENS, RULES
 from nexus.schema.text_guard import literal_unstorable, unstorable_at
 
@@ -142,7 +142,8 @@ class DirectExecutor:
             operation_extensions=None,  # Strawberry's execution context takes it (from `extensions`)
         )
         result = outcome if isinstance(outcome, CoreExecutionResult) else await outcome
-        errors = [_coded(code_error(error)) for error in result.errors] if result.errors else None
+        # code_error gives every error its code (the same function the ErrorPolicy extension uses).
+        errors = [code_error(error) for error in result.errors] if result.errors else None
         payload = process_result(ExecutionResult(data=result.data, errors=errors))
         return Response(self.encode_json(payload), status_code=200, media_type="application/json")
 
@@ -180,10 +181,3 @@ def _decode(body: bytes) -> dict[str, Any] | None:
     if not isinstance(data, dict) or not data.keys() <= _REQUEST_KEYS:
         return None
     return data
-
-
-def _coded(error: GraphQLError) -> GraphQLError:
-    # What GraphQLApp.process_result does for errors still without a code.
-    if not (error.extensions or {}).get("code"):
-        error.extensions = {**(error.extensions or {}), "code": pre_execution_code(error.message)}
-    return error

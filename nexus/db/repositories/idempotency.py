@@ -35,6 +35,25 @@ _RECOVERY_DATA = Prepared(select(_K.recovery_data).where(*_WHERE_KEY))
 _RESTART = Prepared(update(_K).where(*_WHERE_KEY).values(response=None))
 
 
+def _fresh_row(
+    operation: str,
+    fingerprint: str,
+    now: datetime,
+    locked: bool,
+    recovery_point: str,
+    recovery_data: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A new key's columns: written by `claim`, and by `restart` over an expired key's row."""
+    return {
+        "operation": operation,
+        "fingerprint": fingerprint,
+        "locked_at": now if locked else None,
+        "recovery_point": recovery_point,
+        "recovery_data": recovery_data,
+        "created_at": now,
+    }
+
+
 class IdempotencyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -55,17 +74,8 @@ class IdempotencyRepository:
 
         A request that knows its first recovery point writes it here: it commits with the
         work it names, in the same transaction, so it is never seen without that work."""
-        values = {
-            "scope": scope,
-            "key": key,
-            "operation": operation,
-            "fingerprint": fingerprint,
-            "locked_at": now if locked else None,
-            "recovery_point": recovery_point,
-            "recovery_data": recovery_data,
-            "created_at": now,
-        }
-        return await fetch_one(self.session, _CLAIM, values) is not None
+        values = _fresh_row(operation, fingerprint, now, locked, recovery_point, recovery_data)
+        return await fetch_one(self.session, _CLAIM, {"scope": scope, "key": key, **values}) is not None
 
     async def get(self, scope: str, key: str, *, lock: bool = False) -> StoredKey | None:
         params = {"w_scope": scope, "w_key": key}
@@ -104,17 +114,8 @@ class IdempotencyRepository:
         recovery_data: dict[str, Any] | None = None,
     ) -> None:
         """Reuse an expired key row as if new (as `claim` would have written it)."""
-        values = {
-            "w_scope": scope,
-            "w_key": key,
-            "fingerprint": fingerprint,
-            "operation": operation,
-            "recovery_point": recovery_point,
-            "recovery_data": recovery_data,
-            "locked_at": now,
-            "created_at": now,
-        }
-        await execute(self.session, _RESTART, values)
+        values = _fresh_row(operation, fingerprint, now, True, recovery_point, recovery_data)
+        await execute(self.session, _RESTART, {"w_scope": scope, "w_key": key, **values})
 
     async def delete_older_than(self, before: datetime, limit: int) -> int:
         ids = select(_K.id).where(_K.created_at < before).limit(limit).scalar_subquery()
