@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench import baseline
 from bench.loadgen import RunResult
+from nexus.db.repositories.prepared import combine_writes
 
 PGBENCH = (
     Path(__file__).resolve().parent.parent
@@ -56,15 +57,16 @@ def script(scenario: str, t: baseline.Target, auth: bool) -> str:
             f"INSERT INTO idempotency_keys ({CLAIM_COLUMNS}) "
             f"VALUES ({m}, {key}, 'createPaymentIntent', md5(:r::text), NULL, 'started', now()) "
             "ON CONFLICT (scope, key) DO NOTHING RETURNING id;\n"
-            + baseline.INSERT_INTENT.replace("$1", pi)
-            .replace("$2", m)
-            .replace("$3", "'pi_secret_pgb'")
-            .replace("$4", "now()")
-            + ";\n"
-            + _event("payment_intent.created", pi, evt, m, created, 1, key)
-            + f"UPDATE idempotency_keys SET locked_at = NULL, recovery_point = 'finished', response = {created}::jsonb "
-            f"WHERE scope = {m} AND key = {key};\n"
-            "COMMIT;\n"
+            # The intent, its event and the key's response in one statement, as the gateway sends them.
+            + _combined(
+                baseline.INSERT_INTENT.replace("$1", pi)
+                .replace("$2", m)
+                .replace("$3", "'pi_secret_pgb'")
+                .replace("$4", "now()"),
+                _event("payment_intent.created", pi, evt, m, created, 1, key),
+                _sub(baseline.FINISH, m, key, created),
+            )
+            + "COMMIT;\n"
         )
     if scenario == "b":
         pi = "('bl_' || :i::text)"
@@ -78,17 +80,21 @@ def script(scenario: str, t: baseline.Target, auth: bool) -> str:
                 "BEGIN;\n"
                 f"{_sub(baseline.CLAIM_PROCESSING, m, key, 'md5(:r::text)', 'now()', recovery)};\n"
                 f"{_sub(baseline.GET_INTENT_FOR_PROCESSING, pi, m, fp, 'now()')};\n"
-                f"{_sub(baseline.INSERT_ATTEMPT, att, m, pi, fp, chr(39) + 'x' + chr(39) + '::bytea', key, 'now()')};\n"
-                f"{_sub(baseline.SAVE_INTENT, pi, m, _lit('PROCESSING'), '0', 'now()')};\n"
-                + _event("payment_intent.processing", pi, evt + "||'p'", m, _json("processing", 2), 2, key)
+                + _combined(
+                    _sub(baseline.INSERT_ATTEMPT, att, m, pi, fp, chr(39) + "x" + chr(39) + "::bytea", key, "now()"),
+                    _sub(baseline.SAVE_INTENT, pi, m, _lit("PROCESSING"), "0", "now()"),
+                    _event("payment_intent.processing", pi, evt + "||'p'", m, _json("processing", 2), 2, key),
+                )
                 + "COMMIT;\nBEGIN;\n"
                 f"{_sub(baseline.RECORD_DECISION, att, _lit(json.dumps(baseline.DECISION)))};\n"
                 f"{_sub(baseline.GET_INTENT_FOR_ATTEMPT, att, m)};\n"
-                f"{_sub(baseline.RESOLVE_ATTEMPT, att)};\n"
-                f"{_sub(baseline.SAVE_INTENT, pi, m, _lit('SUCCEEDED'), '2000', 'now()')};\n"
-                + _event("payment_intent.succeeded", pi, evt + "||'s'", m, _json("succeeded", 3), 3, key)
-                + f"{_sub(baseline.FINISH, m, key, _json('succeeded', 3))};\n"
-                "COMMIT;\n"
+                + _combined(
+                    _sub(baseline.RESOLVE_ATTEMPT, att),
+                    _sub(baseline.SAVE_INTENT, pi, m, _lit("SUCCEEDED"), "2000", "now()"),
+                    _event("payment_intent.succeeded", pi, evt + "||'s'", m, _json("succeeded", 3), 3, key),
+                    _sub(baseline.FINISH, m, key, _json("succeeded", 3)),
+                )
+                + "COMMIT;\n"
             )
         )
     if scenario == "e":
@@ -97,8 +103,12 @@ def script(scenario: str, t: baseline.Target, auth: bool) -> str:
 
 
 def _event(kind: str, pi: str, evt: str, m: str, data: str, version: int, key: str) -> str:
-    sql = _sub(baseline.INSERT_EVENT, evt, m, _lit(kind), data, pi, str(version), data, key, "now()")
-    return sql + ";\n"
+    return _sub(baseline.INSERT_EVENT, evt, m, _lit(kind), data, pi, str(version), data, key, "now()")
+
+
+def _combined(*writes: str) -> str:
+    """The writes as one statement (values are inlined here, so no parameters to renumber)."""
+    return combine_writes(list(writes)) + ";\n"
 
 
 def _sub(sql: str, *values: str) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.prepared import Prepared, execute, fetch_one
+from nexus.db.repositories.prepared import Prepared, fetch_one, write
 
 _A = models.PaymentAttempt
 
@@ -117,7 +117,7 @@ class AttemptRepository:
 
     async def add_pending(self, values: dict[str, Any]) -> None:
         pending = {"outcome": "pending", "network_status": "pending", "risk_reasons": [], **values}
-        await execute(self.session, _INSERT_PENDING, pending)
+        await write(self.session, _INSERT_PENDING, pending)
 
     async def latest_for_intent(self, intent_id: str) -> AttemptRecord | None:
         row = (
@@ -135,11 +135,11 @@ class AttemptRepository:
 
     async def resolve(self, attempt_id: str, values: dict[str, Any], *, keep_card: bool) -> None:
         """Record the outcome; the card number is purged unless a 3-D Secure step still needs it."""
-        await execute(self.session, _RESOLVE if keep_card else _RESOLVE_PURGING, {"w_id": attempt_id, **values})
+        await write(self.session, _RESOLVE if keep_card else _RESOLVE_PURGING, {"w_id": attempt_id, **values})
 
     async def abandon_for_intent(self, intent_id: str) -> None:
         """The intent was canceled: attempts still waiting (3-D Secure) end, their card purged."""
-        await execute(self.session, _ABANDON, {"w_intent": intent_id})
+        await write(self.session, _ABANDON, {"w_intent": intent_id})
 
     async def recent_declines(self, merchant_id: str, fingerprint: str, since: datetime) -> int:
         row = await fetch_one(self.session, _RECENT_DECLINES, {"m": merchant_id, "f": fingerprint, "since": since})

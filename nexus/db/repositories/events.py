@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.prepared import Prepared, execute, fetch
+from nexus.db.repositories.prepared import Prepared, fetch, write
 
 _E = models.Event
 
@@ -76,7 +76,7 @@ class EventRepository:
         if not events:
             return
         for e in events:  # almost always one: a change records one event, rarely two
-            await execute(self.session, _INSERT, e.__dict__)
+            await write(self.session, _INSERT, e.__dict__)
 
     async def get(self, merchant_id: str, event_id: str) -> EventRecord | None:
         row = (

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.prepared import Prepared, execute, fetch_one
+from nexus.db.repositories.prepared import Prepared, execute, fetch_one, write
 from nexus.domain.idempotency import StoredKey
 
 _K = models.IdempotencyKey
@@ -101,7 +101,7 @@ class IdempotencyRepository:
         await execute(self.session, _SET_RECOVERY_POINT, values)
 
     async def finish(self, scope: str, key: str, response: dict[str, Any]) -> None:
-        await execute(self.session, _FINISH, {"w_scope": scope, "w_key": key, "response": response})
+        await write(self.session, _FINISH, {"w_scope": scope, "w_key": key, "response": response})
 
     async def restart(
         self,

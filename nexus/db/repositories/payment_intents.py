@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
 from nexus.db.repositories.attempts import recent_declines_count
-from nexus.db.repositories.prepared import Prepared, execute, fetch, fetch_one
+from nexus.db.repositories.prepared import Prepared, fetch, fetch_one, write
 from nexus.domain.payment_intent import PaymentIntent
 from nexus.domain.status import CaptureMethod, PaymentIntentStatus
 
@@ -141,7 +141,7 @@ class PaymentIntentRepository:
             "created_at": pi.created_at,
             **_mutable_values(pi),
         }
-        await execute(self.session, _INSERT, values)
+        await write(self.session, _INSERT, values)
 
     async def get(self, merchant_id: str, intent_id: str, *, lock: bool = False) -> PaymentIntent | None:
         """The intent of this merchant, row-locked for the transaction when `lock`."""
@@ -176,7 +176,7 @@ class PaymentIntentRepository:
 
     async def save(self, pi: PaymentIntent) -> None:
         """Write a changed intent; the caller holds its row lock, so versions never race."""
-        await execute(self.session, _SAVE, {"w_id": pi.id, "w_merchant_id": pi.merchant_id, **_mutable_values(pi)})
+        await write(self.session, _SAVE, {"w_id": pi.id, "w_merchant_id": pi.merchant_id, **_mutable_values(pi)})
 
     async def page(
         self,

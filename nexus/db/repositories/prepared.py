@@ -12,8 +12,9 @@ the connection in an unknown state invalidates it, as SQLAlchemy does for its ow
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import namedtuple
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -30,13 +31,15 @@ _DRIVER = "nexus.driver"
 # runs on, and the flag that makes any ORM use of it an error instead of another transaction.
 _POOLED = "nexus.pooled"
 _DRIVER_ONLY = "nexus.driver_only"
+# Writes of a driver-only unit of work not sent yet (see `write`).
+_PENDING = "nexus.pending_writes"
 T = TypeVar("T")
 
 
 class _Form:
     """One compiled shape of a prepared statement: its SQL and how to order its parameters."""
 
-    __slots__ = ("defaults", "names", "processors", "row", "sql")
+    __slots__ = ("defaults", "names", "processors", "row", "sql", "table")
 
     def __init__(self, compiled: SQLCompiler) -> None:
         self.sql: str = compiled.string
@@ -57,6 +60,9 @@ class _Form:
                 raise TypeError(f"{column} has a computed Python-side default: pass its value")
             self.defaults[column.key] = default.arg  # type: ignore[attr-defined]
         self.row: type[tuple[Any, ...]] | None = None
+        # The table an INSERT or UPDATE writes (None for a SELECT): see `write`.
+        target = getattr(compiled.statement, "table", None) if compiled.isinsert or compiled.isupdate else None
+        self.table: str | None = None if target is None else target.name
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         values = []
@@ -144,6 +150,7 @@ async def _guarded(session: AsyncSession, driver: asyncpg.Connection, sql: str, 
 
 async def _invalidate(session: AsyncSession) -> None:
     session.info.pop(_DRIVER, None)
+    session.info.pop(_PENDING, None)
     if session.info.get(_DRIVER_ONLY):
         pooled = session.info.pop(_POOLED, None)
         if pooled is not None:
@@ -171,9 +178,10 @@ async def begin_driver_only(session: AsyncSession) -> None:
 
 
 async def commit_driver_only(session: AsyncSession) -> None:
-    driver = session.info.pop(_DRIVER, None)
-    if driver is None:
+    if session.info.get(_DRIVER) is None:
         raise RuntimeError("this driver-only unit of work has no transaction left to commit")
+    await _flush(session)
+    driver = session.info.pop(_DRIVER)
     adapted = session.info[_POOLED].dbapi_connection
     # The driver is forgotten first: a statement after the commit must not run outside a
     # transaction (it reaches _driver, then the session, and _refuse_orm stops it).
@@ -192,6 +200,7 @@ async def end_driver_only(session: AsyncSession) -> None:
             )
     finally:
         session.info.pop(_DRIVER, None)
+        session.info.pop(_PENDING, None)  # held writes of a unit of work that did not commit
         pooled = session.info.pop(_POOLED, None)
         if pooled is not None:
             pooled.close()  # no transaction left on it: the pool's reset has nothing to do
@@ -214,6 +223,8 @@ def _forget_driver(session: Session, transaction: Any) -> None:
 
 async def fetch(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]:
     driver = await _driver(session)
+    if _PENDING in session.info:
+        await _flush(session)
     form = prepared.form(session, params)
     return form.rows(await _guarded(session, driver, form.sql, driver.fetch(form.sql, *form.args(params))))
 
@@ -226,8 +237,70 @@ async def fetch_one(session: AsyncSession, prepared: Prepared, params: Mapping[s
 async def execute(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> int:
     """Run a statement that returns no rows; returns how many rows it changed."""
     driver = await _driver(session)
+    if _PENDING in session.info:
+        await _flush(session)
     form = prepared.form(session, params)
     status: str = await _guarded(session, driver, form.sql, driver.execute(form.sql, *form.args(params)))
     # "UPDATE 1", "INSERT 0 1", "DELETE 3": the count is the last word.
     tail = status.rsplit(" ", 1)[-1]
     return int(tail) if tail.isdigit() else 0
+
+
+async def write(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> None:
+    """An INSERT or UPDATE whose outcome no caller reads. In a driver-only unit of work it is
+    held back and sent together with the other held writes, as one statement, just before
+    the next statement or the commit: a payment's phase then costs one round trip for all its
+    writes instead of one each. Same transaction, same order relative to reads; errors surface
+    at that next statement or the commit, which the caller awaits. Two writes to one table are
+    never sent together (a combined statement runs its parts in no defined order)."""
+    if not session.info.get(_DRIVER_ONLY):
+        await execute(session, prepared, params)
+        return
+    form = prepared.form(session, params)
+    if form.table is None:
+        raise TypeError("write() is for INSERT and UPDATE statements")
+    pending: list[tuple[_Form, list[Any]]] = session.info.setdefault(_PENDING, [])
+    if any(held.table == form.table for held, _ in pending):
+        await _flush(session)
+        pending = session.info.setdefault(_PENDING, [])
+    pending.append((form, form.args(params)))
+
+
+_COMBINED: dict[tuple[_Form, ...], str] = {}
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def combine_writes(statements: Sequence[str]) -> str:
+    """One statement that runs every INSERT/UPDATE given, each a data-modifying WITH query,
+    their parameters renumbered to follow one another ($1.. of the first, then the second's).
+    The parts see one snapshot and run in no defined order: callers never combine two writes
+    to one table, so no part can depend on another."""
+    parts, offset = [], 0
+    for number, sql in enumerate(statements):
+
+        def shifted(match: re.Match[str], by: int = offset) -> str:
+            return f"${int(match.group(1)) + by}"
+
+        parts.append(f"w{number} AS ({_PLACEHOLDER.sub(shifted, sql)})")
+        offset += max((int(n) for n in _PLACEHOLDER.findall(sql)), default=0)
+    return "WITH " + ", ".join(parts) + " SELECT 1"
+
+
+def _combined_sql(forms: tuple[_Form, ...]) -> str:
+    sql = _COMBINED.get(forms)
+    if sql is None:
+        sql = _COMBINED[forms] = combine_writes([form.sql for form in forms])
+    return sql
+
+
+async def _flush(session: AsyncSession) -> None:
+    pending: list[tuple[_Form, list[Any]]] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    driver = session.info[_DRIVER]
+    if len(pending) == 1:
+        form, args = pending[0]
+        await _guarded(session, driver, form.sql, driver.execute(form.sql, *args))
+        return
+    sql = _combined_sql(tuple(form for form, _ in pending))
+    await _guarded(session, driver, sql, driver.execute(sql, *[a for _, args in pending for a in args]))
