@@ -3,7 +3,8 @@
 `driver_only=True` is for the hot paths (create, processing), whose statements are all
 Prepared: the transaction runs straight on a pooled connection's asyncpg driver, without an
 ORM Session transaction around it (0.13 ms of CPU less per transaction, measured; see
-`prepared.begin_driver_only`). An ORM statement in such a unit of work raises.
+`prepared.begin_driver_only`). An ORM statement in such a unit of work raises. Its writes
+(`prepared.write`) are held and sent as one statement before its next read or its COMMIT.
 """
 
 from __future__ import annotations

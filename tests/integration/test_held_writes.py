@@ -134,3 +134,15 @@ async def test_two_writes_to_one_table_keep_the_order_they_were_made_in(
     rows = await other.fetch("SELECT id FROM events WHERE merchant_id = $1 ORDER BY seq", merchant.id)
     assert [r["id"] for r in rows] == [e.id for e in events]  # seq follows the order of the calls
     assert await _recovery_point(other, key) == "finished"
+
+
+async def test_a_write_after_the_commit_is_refused_not_held(
+    sessions: async_sessionmaker[AsyncSession], other: asyncpg.Connection
+) -> None:
+    """Held writes go out with the next statement or the COMMIT; after the COMMIT there is none."""
+    key = await _committed_key(sessions)
+    with pytest.raises(RuntimeError, match="Prepared statements only"):
+        async with UnitOfWork(sessions, driver_only=True) as uow:
+            await uow.commit()
+            await uow.idempotency.finish(SCOPE, key, {"answer": 6})
+    assert await _recovery_point(other, key) == "started"

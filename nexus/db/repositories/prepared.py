@@ -256,6 +256,8 @@ async def write(session: AsyncSession, prepared: Prepared, params: Mapping[str, 
     if not session.info.get(_DRIVER_ONLY):
         await execute(session, prepared, params)
         return
+    if _DRIVER not in session.info:
+        await _driver(session)  # after the commit: refused (_refuse_orm) rather than held forever
     form = prepared.form(session, params)
     if form.table is None:
         raise TypeError("write() is for INSERT and UPDATE statements")
