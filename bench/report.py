@@ -32,8 +32,9 @@ def markdown(results: Any) -> str:
         lines += [f"### ({name}) {SCENARIOS[name].title}", ""]
         lines += [
             "| c | gateway req/s | p50 ms | p99 ms | asyncpg req/s | p99 ms | pgbench req/s | p99 ms "
-            "| ÷ asyncpg | ÷ pgbench | CPU ms/req API · PG · generator | connections per API process |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| ÷ asyncpg | ÷ pgbench | CPU ms/req API · PG · generator | connections per API process "
+            "| during the gateway's run: checkpoints · autovacuum/analyze · WAL kB/req |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for c in cells:
             g = rows[(name, "gateway", c)]
@@ -44,7 +45,8 @@ def markdown(results: Any) -> str:
                 f"| {_v(p, 'throughput', '.0f')} | {_v(p, 'p99', '.1f')} "
                 f"| {_ratio(g, a)} | {_ratio(g, p)} "
                 f"| {g.api_cpu_ms_per_request:.2f} · {g.db_cpu_ms_per_request:.2f} "
-                f"· {g.generator_cpu_ms_per_request:.2f} | {g.note.removeprefix('connections per API process ')} |"
+                f"· {g.generator_cpu_ms_per_request:.2f} | {g.note.removeprefix('connections per API process ')} "
+                f"| {_during(g)} |"
             )
         lines.append("")
     if results.peak_rss_mb:
@@ -114,3 +116,10 @@ def write(results: Any, out: Path) -> None:
         chart(results, out / "chart.png")
     except ImportError:
         print("bench: matplotlib is missing, no chart: `pip install -e '.[bench]'` (make bench does it)")
+
+
+def _during(row: Any) -> str:
+    """What PostgreSQL did beside the requests (older results.json files lack it)."""
+    if not hasattr(row, "checkpoints"):
+        return "–"
+    return f"{row.checkpoints} · {row.autovacuums} · {row.wal_kb_per_request:.1f}"

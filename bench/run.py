@@ -65,6 +65,10 @@ class Row:
     generator_cpu_ms_per_request: float
     api_cpu_ms_per_request: float = 0.0
     db_cpu_ms_per_request: float = 0.0
+    # What PostgreSQL did meanwhile besides the requests: it explains a cell slower than its neighbours.
+    checkpoints: int = 0
+    autovacuums: int = 0
+    wal_kb_per_request: float = 0.0
     note: str = ""
 
 
@@ -180,8 +184,38 @@ class Bench:
             probe.cancel()
         return result, cpu_seconds(api) - api0, cpu_seconds(postgres_pids(self.db.embedded.pgdata)) - db0
 
-    def record(self, scenario: str, system: str, c: int, r: RunResult, api_s: float = 0.0, db_s: float = 0.0) -> None:
+    def counters(self) -> tuple[int, int, int]:
+        """PostgreSQL's checkpoints, autovacuum/autoanalyze runs and WAL position, now."""
+
+        async def read() -> tuple[int, int, int]:
+            conn = await asyncpg.connect(self.db.dsn)
+            try:
+                checkpoints = await conn.fetchval("SELECT num_timed + num_requested FROM pg_stat_checkpointer")
+                vacuums = await conn.fetchval(
+                    "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_all_tables"
+                )
+                wal = await conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+            finally:
+                await conn.close()
+            return int(checkpoints), int(vacuums), int(wal)
+
+        return asyncio.run(read())
+
+    def record(
+        self,
+        scenario: str,
+        system: str,
+        c: int,
+        r: RunResult,
+        api_s: float = 0.0,
+        db_s: float = 0.0,
+        since: tuple[int, int, int] | None = None,
+    ) -> None:
         per = 1000 / r.requests if r.requests else 0.0
+        checkpoints, vacuums, wal = (0, 0, 0)
+        if since is not None:
+            now = self.counters()
+            checkpoints, vacuums, wal = (now[i] - since[i] for i in range(3))
         row = _row(
             scenario,
             system,
@@ -189,14 +223,19 @@ class Bench:
             r,
             api_cpu_ms_per_request=round(api_s * per, 3),
             db_cpu_ms_per_request=round(db_s * per, 3),
+            checkpoints=checkpoints,
+            autovacuums=vacuums,
+            wal_kb_per_request=round(wal / 1024 / r.requests, 2) if r.requests else 0.0,
         )
         if system.startswith("gateway"):
             row.note = f"connections per API process {self.split.get((scenario, c), [])}"
         self.results.rows.append(row)
         flag = f"  !! {r.bad} bad answers, e.g. {r.bad_sample[:200]}" if r.bad else ""
+        during = f"  checkpoints {checkpoints}" if checkpoints else ""
+        during += f"  autovacuum/analyze {vacuums}" if vacuums else ""
         say(
             f"  ({scenario}) {system:8s} c={c:<3d} {row.throughput:8.1f} req/s  p50 {row.p50:7.2f} ms"
-            f"  p99 {row.p99:7.2f} ms  [{row.requests} req]{flag}"
+            f"  p99 {row.p99:7.2f} ms  [{row.requests} req]{during}{flag}"
         )
         if r.bad and not self.args.keep_going:
             raise SystemExit(f"bench: scenario ({scenario}) got wrong answers; see {self.data_dir}/server-*.log")
@@ -327,16 +366,19 @@ def _cell(
     warm, rest = ids[: args.warmup + c], ids[args.warmup + c :]
     count = args.count * (REPLAY_COUNT_FACTOR if scenario == "d" else 1)
     bench.gateway_run(scenario, args.warmup, c, merchant.secret_key, warm)
+    since = bench.counters()
     r, api_s, db_s = bench.measured(
         scenario, c, lambda: bench.gateway_run(scenario, count, c, merchant.secret_key, rest)
     )
-    bench.record(scenario, "gateway", c, r, api_s, db_s)
+    bench.record(scenario, "gateway", c, r, api_s, db_s, since=since)
     if scenario not in baseline.TRANSACTIONS:
         return  # no SQL reaches the database for this scenario: nothing for the baselines to run
+    since = bench.counters()
     r = baseline.timed(lambda: baseline.run(bench.db.dsn, target, scenario, args.count, c, auth))
-    bench.record(scenario, "asyncpg", c, r)
+    bench.record(scenario, "asyncpg", c, r, since=since)
+    since = bench.counters()
     r = pgbench.run(bench.db.socket_dir, scenario, target, args.count, c, auth)
-    bench.record(scenario, "pgbench", c, r)
+    bench.record(scenario, "pgbench", c, r, since=since)
 
 
 def _ids_for(bench: Bench, merchant: fixtures.Merchant, scenario: str, needed: int) -> list[str]:
@@ -391,11 +433,12 @@ def _lifecycle(bench: Bench, merchant: fixtures.Merchant, c: int) -> None:
             await fixtures.delete_endpoint(HOST, gw.port, merchant, endpoint_id)
             await receiver.stop()
 
+    since = bench.counters()
     result, api_s, db_s = bench.measured("c", c, lambda: asyncio.run(go()))
     if rejected:
         result.bad += rejected
         result.bad_sample = f"{rejected} deliveries failed signature verification"
-    bench.record("c", "gateway", c, result, api_s, db_s)
+    bench.record("c", "gateway", c, result, api_s, db_s, since=since)
 
 
 def _scaling(bench: Bench, merchant: fixtures.Merchant) -> None:
@@ -409,8 +452,9 @@ def _scaling(bench: Bench, merchant: fixtures.Merchant) -> None:
     bench.stop_gateway()
     bench.start_gateway(1)
     bench.gateway_run("a", args.warmup, 32, merchant.secret_key, [])
+    since = bench.counters()
     r, api_s, db_s = bench.measured("a", 32, lambda: bench.gateway_run("a", args.count, 32, merchant.secret_key, []))
-    bench.record("a", "gateway-1w", 32, r, api_s, db_s)
+    bench.record("a", "gateway-1w", 32, r, api_s, db_s, since=since)
     one = bench.results.rows[-1]
     bench.results.scaling = {
         "workers_1": one.throughput,
