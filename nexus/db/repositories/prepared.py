@@ -275,8 +275,9 @@ _PLACEHOLDER = re.compile(r"\$(\d+)")
 def combine_writes(statements: Sequence[str]) -> str:
     """One statement that runs every INSERT/UPDATE given, each a data-modifying WITH query,
     their parameters renumbered to follow one another ($1.. of the first, then the second's).
-    The parts see one snapshot and run in no defined order: callers never combine two writes
-    to one table, so no part can depend on another."""
+    The parts see one snapshot and run in no defined order, so none may depend on another's
+    effect: callers never combine two writes to one table. (Constraints are checked at the end
+    of the statement, after every part.)"""
     parts, offset = [], 0
     for number, sql in enumerate(statements):
 
