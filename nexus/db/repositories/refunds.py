@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nexus.db import models
-from nexus.db.repositories.prepared import Prepared, execute
+from nexus.db.repositories.prepared import Prepared, write
 
 _R = models.Refund
 _INSERT = Prepared(insert(_R))
@@ -45,7 +45,7 @@ class RefundRepository:
         self.session = session
 
     async def add(self, refund: RefundRecord) -> None:
-        await execute(self.session, _INSERT, refund.__dict__)
+        await write(self.session, _INSERT, refund.__dict__)
 
     async def get(self, merchant_id: str, refund_id: str) -> RefundRecord | None:
         row = (
