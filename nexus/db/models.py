@@ -264,3 +264,14 @@ class IdempotencyKey(Base):
         UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),
         Index("ix_idempotency_created", "created_at"),
     )
+
+
+class RealtimeListener(Base):
+    """A merchant some API process has a subscriber for: the events trigger notifies only
+    while one of these is live (migration 0006, nexus.realtime.interest)."""
+
+    __tablename__ = "realtime_listeners"
+    merchant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # One API process's broker (a random id per start).
+    listener: Mapped[str] = mapped_column(String(40), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

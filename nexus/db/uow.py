@@ -19,6 +19,7 @@ from nexus.db.repositories.idempotency import IdempotencyRepository
 from nexus.db.repositories.merchants import MerchantRepository
 from nexus.db.repositories.payment_intents import PaymentIntentRepository
 from nexus.db.repositories.prepared import begin_driver_only, commit_driver_only, end_driver_only
+from nexus.db.repositories.realtime_listeners import RealtimeListenerRepository
 from nexus.db.repositories.refunds import RefundRepository
 from nexus.db.repositories.webhooks import WebhookRepository
 
@@ -48,6 +49,7 @@ class UnitOfWork:
         self.events = EventRepository(s)
         self.idempotency = IdempotencyRepository(s)
         self.webhooks = WebhookRepository(s)
+        self.listeners = RealtimeListenerRepository(s)
         return self
 
     async def commit(self) -> None:

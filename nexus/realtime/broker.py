@@ -1,5 +1,9 @@
 """The per-process broker: one LISTEN connection, fan-out to local subscribers.
 
+Events are notified only for merchants some process is streaming (`interest`): a stream
+registers its merchant before it reads, and the broker re-syncs a merchant's streams if
+that registration ever lapsed.
+
 The connection is asyncpg's own, not one from the SQLAlchemy pool: a pooled connection
 can be reset or recycled under us, and LISTEN needs a session-mode connection even when
 the pool goes through a transaction pooler. When it drops (PostgreSQL restart,
@@ -13,7 +17,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +25,7 @@ from typing import Any
 import asyncpg
 
 from nexus.db.dsn import asyncpg_dsn
+from nexus.realtime.interest import MerchantInterest
 from nexus.realtime.keys import KeyChecker
 from nexus.realtime.subscriber import Notification, Subscriber
 from nexus.state import AppState
@@ -59,6 +64,7 @@ class Broker:
             raise RuntimeError("DATABASE_URL is not set: the realtime broker needs PostgreSQL")
         self._dsn = asyncpg_dsn(url)
         self.keys = KeyChecker(state.sessions)
+        self.interest = MerchantInterest(state.sessions, self._resync_merchant)
         self._by_intent: dict[str, set[Subscriber]] = {}
         self._by_merchant: dict[str, set[Subscriber]] = {}
         self._count = 0
@@ -73,6 +79,7 @@ class Broker:
         from nexus.realtime.metrics import register_broker
 
         register_broker(self)
+        self.interest.start()
         self._task = asyncio.create_task(self._run(), name="realtime-broker")
         try:
             async with asyncio.timeout(START_WAIT_S):
@@ -86,22 +93,27 @@ class Broker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.interest.stop()
 
     @property
     def stats(self) -> BrokerStats:
         return BrokerStats(self._count, self._connected.is_set(), self._reconnects)
 
-    @contextlib.contextmanager
-    def subscribe(self, *, intent_id: str | None = None, merchant_id: str | None = None) -> Iterator[Subscriber]:
-        """Register a subscriber for the block; it is removed however the block ends."""
+    @contextlib.asynccontextmanager
+    async def subscribe(self, *, merchant_id: str, intent_id: str | None = None) -> AsyncIterator[Subscriber]:
+        """A subscriber for the block, to one intent or else to all of the merchant's events; it is
+        removed however the block ends. Its merchant's events are notified once this yields, so
+        read the current state after entering, never before."""
         subscriber = Subscriber(intent_id=intent_id, merchant_id=merchant_id)
         index, key = (self._by_intent, intent_id) if intent_id is not None else (self._by_merchant, merchant_id)
-        if key is None:
-            raise ValueError("subscribe to an intent_id or a merchant_id")
         index.setdefault(key, set()).add(subscriber)
         self._count += 1
         try:
-            yield subscriber
+            await self.interest.watch(merchant_id)
+            try:
+                yield subscriber
+            finally:
+                self.interest.unwatch(merchant_id)
         finally:
             self._count -= 1
             members = index.get(key)
@@ -132,6 +144,13 @@ class Broker:
             for members in index.values():
                 for subscriber in members:
                     subscriber.resync(since)
+
+    def _resync_merchant(self, merchant_id: str, since: datetime) -> None:
+        for index in (self._by_intent, self._by_merchant):
+            for members in index.values():
+                for subscriber in members:
+                    if subscriber.merchant_id == merchant_id:
+                        subscriber.resync(since)
 
     async def _run(self) -> None:
         delay = BACKOFF_FIRST_S

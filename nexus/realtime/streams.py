@@ -79,7 +79,7 @@ async def intent_versions(
     client_secret: str | None,
 ) -> AsyncIterator[PaymentIntent]:
     """The intent now, then each later version once, in version order, as it was then."""
-    with broker.subscribe(intent_id=intent_id) as subscriber:
+    async with broker.subscribe(merchant_id=principal.merchant_id, intent_id=intent_id) as subscriber:
         current = await load_visible_intent(sessions, principal, intent_id, client_secret)
         yield current
         last = current.version
@@ -120,7 +120,7 @@ async def merchant_events(
     seen: OrderedDict[str, None] = OrderedDict()
     # A resync never reaches back before the subscription began: it streams "from now on".
     started = datetime.now(UTC)
-    with broker.subscribe(merchant_id=merchant_id) as subscriber:
+    async with broker.subscribe(merchant_id=merchant_id) as subscriber:
         async for batch in Watch(broker, subscriber, api_key, principal).batches():
             async with UnitOfWork(sessions) as uow:
                 rows: list[EventRecord] = []

@@ -19,9 +19,10 @@ from nexus.db.repositories.webhooks import DELIVERIES_CHANNEL
 
 log = logging.getLogger("nexus.dispatcher")
 
-# The events_fanout trigger notifies `nexus_events` for every committed event (the
-# subscriptions' feed) and DELIVERIES_CHANNEL only when it wrote outbox rows (migration
-# 0003): listening to the latter alone spares a claim per event nobody subscribed to.
+# The events_fanout trigger notifies `nexus_events` for events of merchants someone streams
+# (the subscriptions' feed, migration 0006) and DELIVERIES_CHANNEL only when it wrote outbox
+# rows (migration 0003): listening to the latter alone spares a claim per event nobody
+# subscribed to.
 EVENTS_CHANNEL = "nexus_events"
 CHANNELS = (DELIVERIES_CHANNEL,)
 # Reconnect backoff: fast after a blip, capped so a long outage costs one attempt per 10 s.

@@ -97,3 +97,10 @@ async def wait_for_gauge(http: httpx.AsyncClient, name: str, expected: float) ->
         assert time.monotonic() < deadline, f"{name} stayed {value}, expected {expected}"
         await asyncio.sleep(0.05)
         value = await gauge(http, name)
+
+
+async def wait_until(condition: Any) -> None:
+    deadline = time.monotonic() + SETTLE_GUARD_S
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.02)

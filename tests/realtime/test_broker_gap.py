@@ -4,52 +4,19 @@ while the changes commit, so only the resync from the database can deliver them.
 from __future__ import annotations
 
 import asyncio
-import os
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
-import httpx
-import pytest
 
-from nexus.config import Settings
-from nexus.crypto import Cipher
 from nexus.db.dsn import asyncpg_dsn
-from nexus.db.engine import create_engine, create_sessionmaker
-from nexus.ratelimit import RateLimiter
 from nexus.realtime.broker import APPLICATION_NAME, Broker
 from nexus.realtime.streams import intent_versions, merchant_events
 from nexus.services.auth import authenticate
 from nexus.state import AppState
 from tests.api.flows import create_intent, process_intent
-from tests.realtime.clients import RECEIVE_GUARD_S, SETTLE_GUARD_S
+from tests.realtime.clients import RECEIVE_GUARD_S, wait_until
 
 UNREACHABLE_DSN = "postgresql://nexus@127.0.0.1:1/nowhere"
-
-
-@pytest.fixture
-async def state(database_url: str) -> AsyncIterator[AppState]:
-    settings = Settings(DATABASE_URL=database_url, NEXUS_DATA_DIR="/tmp/nexus-test-data")
-    engine = create_engine(database_url, settings, pool_size=2)
-    async with httpx.AsyncClient() as http:
-        yield AppState(
-            settings=settings,
-            engine=engine,
-            sessions=create_sessionmaker(engine),
-            http=http,
-            cipher=Cipher(os.urandom(32)),
-            rate_limiter=RateLimiter(0),
-            head_revision=None,
-        )
-    await engine.dispose()
-
-
-async def wait_until(condition: Any) -> None:
-    deadline = time.monotonic() + SETTLE_GUARD_S
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        await asyncio.sleep(0.02)
 
 
 async def test_changes_committed_during_a_gap_arrive_after_reconnect(
