@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from types import FrameType
 
 from nexus.config import ConfigError, Settings, load_settings
@@ -129,8 +129,13 @@ def _migrate_to(url: str, revision: str = "head", downgrade: bool = False) -> No
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from nexus.accept_balance import LOOP as BALANCED_LOOP
+    from nexus.accept_balance import shared_counts
+
     settings.master_key_bytes()  # create the development key once, before workers race for it
-    with exit_on_sigterm(), database(settings) as url:
+    workers = args.workers if not args.reload else None
+    balance = shared_counts() if workers and workers > 1 else nullcontext()
+    with exit_on_sigterm(), database(settings) as url, balance:
         _migrate_to(url)
         print(f"nexus: serving on http://{args.host}:{args.port}/graphql", file=sys.stderr, flush=True)
         uvicorn.run(
@@ -138,7 +143,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
             factory=True,
             host=args.host,
             port=args.port,
-            workers=args.workers if not args.reload else None,
+            workers=workers,
+            # Several workers take turns at the shared socket (nexus.accept_balance).
+            loop=BALANCED_LOOP if workers and workers > 1 else "auto",
             reload=args.reload,
             lifespan="on",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
