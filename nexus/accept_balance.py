@@ -124,7 +124,7 @@ class BalancedListener:
         protocol_factory: Callable[[], asyncio.BaseProtocol],
         share: Share,
         ssl: Any = None,
-        backlog: int = 2048,
+        backlog: int = 100,  # asyncio's default; uvicorn passes its own (2048)
     ) -> None:
         self._loop, self._sock, self._share, self._ssl = loop, sock, share, ssl
         self._factory = protocol_factory

@@ -143,7 +143,8 @@ class MerchantInterest:
         for merchant_id in renewed:
             self._live[merchant_id] = (started + TTL.total_seconds(), started_at)
         for merchant_id in set(self._watching) - renewed:
-            await self._register(merchant_id)
+            # Shared with a new stream's registration of the same merchant, if one is in flight.
+            await self._registration(merchant_id)
 
 
 def _now() -> datetime:
