@@ -9,6 +9,8 @@ took ~6.5 ms (nexus/gc_tuning.py), a stall every request in flight waits through
 The helpers here reach the executor through a weak reference, so reference counting frees
 the whole operation when it ends. The executor is alive whenever a resolver can call them:
 the running operation holds it.
+
+It also resolves and completes plain fields by their plans (nexus/schema/plain_selections.py).
 """
 
 from __future__ import annotations
@@ -17,8 +19,13 @@ import weakref
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
+from graphql import GraphQLObjectType
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.pyutils import Path
 from graphql.type.definition import GraphQLResolveInfoHelpers
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from nexus.schema import plain_selections
 
 
 class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
@@ -33,6 +40,28 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
             _alive(executor).track_async_work(values)
 
         self.async_helpers = GraphQLResolveInfoHelpers(gather=gather, track=track)
+        self.plain_selections = plain_selections.for_schema(self.schema)
+
+    def execute_field(
+        self,
+        parent_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """A plain field is resolved and completed by its plan (plain_selections); if the plan
+        gives up on this value, or there is none, graphql-core executes the field from the start."""
+        if self.middleware_manager is None and len(field_details_list) == 1:
+            details = field_details_list[0]
+            if details.defer_usage is None and details.fragment_variable_values is None:
+                complete = self.plain_selections.field(parent_type, details.node)
+                if complete is not None:
+                    try:
+                        return complete(source)
+                    except Exception:  # noqa: S110 - executed the general way below, errors and all
+                        pass
+        return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
 
 def _alive(executor: weakref.ref[ExecutionContext]) -> ExecutionContext:
