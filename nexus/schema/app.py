@@ -22,7 +22,7 @@ from strawberry.types.unset import UNSET
 from nexus.config import Settings
 from nexus.domain.errors import DomainError
 from nexus.observability import GRAPHQL_PATHS
-from nexus.schema import replay_responses
+from nexus.schema import compiled_resolvers, replay_responses
 from nexus.schema.context import Context
 from nexus.schema.direct_execution import DirectExecutor
 from nexus.schema.errors import ErrorPolicy, pre_execution_code
@@ -46,7 +46,7 @@ MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -61,6 +61,8 @@ def build_schema() -> strawberry.Schema:
             lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         ],
     )
+    compiled_resolvers.install(schema)
+    return schema
 
 
 class GraphQLApp(GraphQL[Context, None]):
