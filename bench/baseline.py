@@ -248,7 +248,7 @@ async def prepare(dsn: str, target: Target) -> None:
 async def run(dsn: str, target: Target, scenario: str, count: int, concurrency: int, auth: bool) -> RunResult:
     transaction = TRANSACTIONS[scenario]
     size = min(concurrency, MAX_POOL)
-    pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size)
+    pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size, reset=_no_reset_query)
     assert pool is not None
     try:
 
@@ -263,6 +263,13 @@ async def run(dsn: str, target: Target, scenario: str, count: int, concurrency: 
         return await run_closed_loop(count, concurrency, make_step)
     finally:
         await pool.close()
+
+
+async def _no_reset_query(conn: asyncpg.Connection) -> None:
+    """Released connections skip asyncpg's reset query (`SELECT pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL;`): a round trip per request that the gateway does not make (SQLAlchemy's
+    pool only rolls back a transaction left open, as asyncpg's pool still does before calling this).
+    With it, the baseline sent one statement more per request than the gateway."""
 
 
 def timed(fn: Callable[[], Awaitable[RunResult]]) -> RunResult:
