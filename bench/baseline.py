@@ -28,6 +28,8 @@ import asyncpg
 from bench.loadgen import RunResult, run_closed_loop
 from nexus.db.repositories.prepared import combine_writes
 
+# What the baseline's sessions call themselves, so bench.sqltrace can read their statements apart.
+APPLICATION_NAME = "nexus-baseline"
 # The gateway holds at most workers × pool 20 = 40 connections; give the baseline as many.
 MAX_POOL = 40
 BASELINE_INTENTS = 200_000  # enough pre-made intents that random picks in (b) rarely collide
@@ -248,7 +250,13 @@ async def prepare(dsn: str, target: Target) -> None:
 async def run(dsn: str, target: Target, scenario: str, count: int, concurrency: int, auth: bool) -> RunResult:
     transaction = TRANSACTIONS[scenario]
     size = min(concurrency, MAX_POOL)
-    pool = await asyncpg.create_pool(dsn, min_size=size, max_size=size, reset=_no_reset_query)
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=size,
+        max_size=size,
+        reset=_no_reset_query,
+        server_settings={"application_name": APPLICATION_NAME},
+    )
     assert pool is not None
     try:
 

@@ -46,7 +46,11 @@ async def _set(dsn: str, settings: dict[str, str | None]) -> None:
         await conn.close()
 
 
-async def trace(dsn: str, pgdata: Path, requests: int, action: Callable[[], Awaitable[None]]) -> Trace:
+async def trace(
+    dsn: str, pgdata: Path, requests: int, action: Callable[[], Awaitable[None]], app: str = "nexus"
+) -> Trace:
+    """Statements per request of one application (the gateway: `nexus`; the asyncpg baseline:
+    `baseline.APPLICATION_NAME`)."""
     log = pgdata / "log"
     await _set(dsn, {"log_statement": "all", "log_line_prefix": PREFIX})
     start = log.stat().st_size
@@ -60,7 +64,7 @@ async def trace(dsn: str, pgdata: Path, requests: int, action: Callable[[], Awai
     seen: Counter[str] = Counter()
     for line in text.splitlines():
         match = _LINE.search(line)
-        if match and match["app"] == "nexus":
+        if match and match["app"] == app:
             seen[_normalize(match["sql"])] += 1
     per_request = [(n / requests, sql) for sql, n in seen.items() if n * 2 >= requests]
     background = [(n / requests, sql) for sql, n in seen.items() if n * 2 < requests]
