@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+import orjson
 import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -45,6 +46,16 @@ DOCUMENT_CACHE_SIZE = 512
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
 
 
+def json_bytes(data: object) -> bytes:
+    """Responses through orjson: json.dumps was 1.4 % of a create's API CPU (~3 µs against 0.14).
+    The same JSON (compact, as Strawberry's), in UTF-8 rather than \\u escapes. What orjson
+    refuses (an int beyond 64 bits) goes to json.dumps, as before."""
+    try:
+        return orjson.dumps(data)
+    except TypeError:
+        return json.dumps(data, separators=(",", ":")).encode()
+
+
 def build_schema() -> strawberry.Schema:
     schema = strawberry.Schema(
         query=Query,
@@ -82,8 +93,12 @@ class GraphQLApp(GraphQL[Context, None]):
             allowed_origins=origins,
         )
         app.holder = holder
-        app.direct = DirectExecutor(app.schema, app.encode_json) if settings.direct_execution else None
+        app.direct = DirectExecutor(app.schema, json_bytes) if settings.direct_execution else None
         return app
+
+    def encode_json(self, data: object) -> str:
+        """Text, not bytes: Strawberry sends bytes on a WebSocket as a binary frame."""
+        return json_bytes(data).decode()
 
     def decode_json(self, data: str | bytes) -> object:
         """One JSON object per request (API.md: anything else is a 400, never a 500)."""
