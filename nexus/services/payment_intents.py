@@ -7,6 +7,7 @@ so racing requests serialize and the loser sees the winner's state.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -189,16 +190,12 @@ async def refund(
         apply,
     )
     stored = dict(response["refund"])
-    from datetime import datetime
-
     stored["created_at"] = datetime.fromisoformat(stored["created_at"])
     return RefundResult(RefundRecord(**stored), intent_from_record(response["intent"]), replayed)
 
 
 async def cancel_expired_authorizations(sessions: Sessions, window_s: int, batch: int) -> int:
     """Cancel uncaptured authorizations older than the window (reason AUTOMATIC); returns how many."""
-    from datetime import timedelta
-
     async with UnitOfWork(sessions) as uow:
         intents = await uow.intents.expired_authorizations(now() - timedelta(seconds=window_s), batch)
         for pi in intents:
