@@ -287,8 +287,9 @@ async def _trace_all(bench: Bench, merchant: fixtures.Merchant) -> dict[str, sql
 
 
 async def _trace_baseline(bench: Bench, target: baseline.Target, auth: bool) -> dict[str, sqltrace.Trace]:
-    """The asyncpg baseline's own statements, from the same log: what it sends must be what the
-    gateway sends (this is how a reset query on every pool release was found)."""
+    """The baselines' own statements, from the same log (asyncpg's sessions are
+    `baseline.APPLICATION_NAME`, pgbench's `pgbench`): what they send must be what the gateway
+    sends (this is how a reset query on every asyncpg pool release was found)."""
     traces = {}
     for name in baseline.TRANSACTIONS:
 
@@ -299,6 +300,14 @@ async def _trace_baseline(bench: Bench, target: baseline.Target, auth: bool) -> 
         traces[name] = await sqltrace.trace(
             bench.db.dsn, bench.db.embedded.pgdata, TRACE_REQUESTS, action, app=baseline.APPLICATION_NAME
         )
+        if pgbench.available():
+
+            async def scripted(name: str = name) -> None:
+                pgbench.run(bench.db.socket_dir, name, target, TRACE_REQUESTS, 1, auth)
+
+            traces[f"{name}/pgbench"] = await sqltrace.trace(
+                bench.db.dsn, bench.db.embedded.pgdata, TRACE_REQUESTS, scripted, app="pgbench"
+            )
     return traces
 
 
@@ -358,8 +367,14 @@ def run_all(bench: Bench) -> None:
     baseline_traces = asyncio.run(_trace_baseline(bench, target, auth))
     for name, t in traces.items():
         sent = baseline_traces[name].statements_per_request if name in baseline_traces else 0.0
+        scripted = (
+            baseline_traces[f"{name}/pgbench"].statements_per_request if f"{name}/pgbench" in baseline_traces else 0.0
+        )
         bench.results.traces[name]["baseline_statements_per_request"] = round(sent, 2)
+        bench.results.traces[name]["pgbench_statements_per_request"] = round(scripted, 2)
         drift = "" if abs(t.statements_per_request - sent) < 0.5 else f"  !! the asyncpg baseline sends {sent:.1f}"
+        if name in baseline.TRANSACTIONS and abs(t.statements_per_request - scripted) >= 0.5:
+            drift += f"  !! pgbench sends {scripted:.1f}"
         say(f"  ({name}) {t.statements_per_request:.1f} statements per request (BEGIN/COMMIT included){drift}")
 
     for scenario in wanted:

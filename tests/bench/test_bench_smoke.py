@@ -33,11 +33,12 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     assert all(r["bad"] == 0 and r["requests"] > 0 for r in results["rows"]), results["rows"]
     # PostgreSQL's own log: the gateway sends what the baselines send (writes held back and sent
     # as one statement: (a) 4 with BEGIN/COMMIT, (b) 10 in two transactions).
-    # The asyncpg baseline's sessions, in the same log, send exactly as many.
+    # The baselines' sessions, in the same log, send exactly as many.
     for scenario in "abe":
         trace = results["traces"][scenario]
         assert round(trace["statements_per_request"]) == baseline.STATEMENTS[scenario]
         assert trace["baseline_statements_per_request"] == trace["statements_per_request"], trace
+        assert trace["pgbench_statements_per_request"] == trace["statements_per_request"], trace
     assert len(results["peak_rss_mb"]) == 2
     assert "(a) createPaymentIntent" in (tmp_path / "report.md").read_text()
     try:
