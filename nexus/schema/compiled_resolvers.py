@@ -19,7 +19,6 @@ generated values for every argument of the schema.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING
 from typing import Any
@@ -161,7 +160,7 @@ def install(schema: strawberry.Schema) -> int:
     return installed
 
 
-def _compiled(schema: strawberry.Schema, compiler: ArgumentCompiler, field: GraphQLField) -> Any:
+def _compiled(schema: strawberry.Schema, compiler: ArgumentCompiler, field: GraphQLField) -> Callable[..., Any] | None:
     definition = field.extensions.get("strawberry-definition")
     if not isinstance(definition, StrawberryField) or definition.base_resolver is None or definition.extensions:
         return None
@@ -193,5 +192,4 @@ def _compiled(schema: strawberry.Schema, compiler: ArgumentCompiler, field: Grap
         return await await_maybe(resolve(source, info, **values))
 
     resolve_async._is_default = False  # type: ignore[attr-defined]
-    assert inspect.iscoroutinefunction(resolve_async)
     return resolve_async
