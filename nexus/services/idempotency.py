@@ -40,14 +40,16 @@ async def run_once(
     The response is shared with the replay cache: callers read it, never change it.
     `driver_only`: the body's statements are all Prepared (see nexus/db/uow.py).
     """
+    # Computed once: the replay cache and the claim compare the same fingerprint.
+    fingerprint = request_fingerprint(operation, arguments) if key is not None else ""
     if key is not None:
         validate_key(key)
-        cached = REPLAYS.get(scope, key, request_fingerprint(operation, arguments), now())
+        cached = REPLAYS.get(scope, key, fingerprint, now())
         if cached is not None:
             return cached, True
     async with UnitOfWork(sessions, driver_only=driver_only) as uow:
         if key is not None:
-            replay = await claim_or_replay(uow, scope, key, operation, arguments)
+            replay = await claim_or_replay(uow, scope, key, operation, fingerprint)
             if replay is not None:
                 return replay, True
         response = await body(uow)
@@ -58,11 +60,11 @@ async def run_once(
 
 
 async def claim_or_replay(
-    uow: UnitOfWork, scope: str, key: str, operation: str, arguments: Mapping[str, Any]
+    uow: UnitOfWork, scope: str, key: str, operation: str, fingerprint: str
 ) -> dict[str, Any] | None:
-    """Own the key in this transaction, or return the stored response to replay."""
-    validate_key(key)
-    fingerprint = request_fingerprint(operation, arguments)
+    """Own the key in this transaction, or return the stored response to replay.
+
+    `fingerprint`: `request_fingerprint` of the operation and its arguments (key validated)."""
     at = now()
     if await uow.idempotency.claim(scope, key, operation, fingerprint, at, locked=False):
         return None
