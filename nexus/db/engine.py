@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any, Final
+from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from nexus.config import Settings
+from nexus.json_encoding import json_text
 
 # No connections beyond the pool: SQLAlchemy closes overflow connections when they are
 # returned, so a load above the pool kept forking backends (slower than waiting the ~1 ms
@@ -17,22 +16,6 @@ from nexus.config import Settings
 POOL_OVERFLOW = 0
 # Wait this long for a pooled connection before failing the request (retryable).
 POOL_TIMEOUT_S = 10
-
-
-# What json.dumps refuses, orjson refuses too (TypeError), so the fallback raises as before:
-# datetimes, dataclasses and subclasses of builtins are not encoded by orjson's own rules.
-_STRICT: Final = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
-
-
-def jsonb_text(value: object) -> str:
-    """jsonb parameters (event data, stored responses) as text: with json.dumps, 2.3 % of a
-    create's API CPU. PostgreSQL stores jsonb parsed, so only the spelling of the text changes
-    (no spaces, UTF-8 instead of \\u escapes). What orjson refuses (an int beyond 64 bits, a
-    key that is not a string, the types above) goes to json.dumps, as before."""
-    try:
-        return orjson.dumps(value, option=_STRICT).decode()
-    except TypeError:
-        return json.dumps(value)
 
 
 def create_engine(url: str, settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
@@ -52,7 +35,7 @@ def create_engine(url: str, settings: Settings, *, pool_size: int | None = None)
         # requests in flight once (retryable), and the pool drops every dead connection then.
         pool_pre_ping=False,
         connect_args=connect_args,
-        json_serializer=jsonb_text,
+        json_serializer=json_text,  # jsonb is stored parsed: only the text's spelling changes
     )
 
 

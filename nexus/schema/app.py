@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-import orjson
 import strawberry
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -22,6 +21,7 @@ from strawberry.types.unset import UNSET
 
 from nexus.config import Settings
 from nexus.domain.errors import DomainError
+from nexus.json_encoding import json_bytes, json_text
 from nexus.observability import GRAPHQL_PATHS
 from nexus.schema import compiled_resolvers, replay_responses
 from nexus.schema.context import Context
@@ -44,16 +44,6 @@ STRAWBERRY_PATH = GRAPHQL_PATHS.labels("strawberry")
 DOCUMENT_CACHE_SIZE = 512
 # graphql-transport-ws subscriptions one connection may hold: a dashboard needs a few, not hundreds.
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
-
-
-def json_bytes(data: object) -> bytes:
-    """Responses through orjson: json.dumps was 1.4 % of a create's API CPU (~3 µs against 0.14).
-    The same JSON (compact, as Strawberry's), in UTF-8 rather than \\u escapes. What orjson
-    refuses (an int beyond 64 bits) goes to json.dumps, as before."""
-    try:
-        return orjson.dumps(data)
-    except TypeError:
-        return json.dumps(data, separators=(",", ":")).encode()
 
 
 def build_schema() -> strawberry.Schema:
@@ -98,7 +88,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> str:
         """Text, not bytes: Strawberry sends bytes on a WebSocket as a binary frame."""
-        return json_bytes(data).decode()
+        return json_text(data)
 
     def decode_json(self, data: str | bytes) -> object:
         """One JSON object per request (API.md: anything else is a 400, never a 500)."""

@@ -9,8 +9,7 @@ from enum import StrEnum
 
 import pytest
 
-from nexus.db.engine import jsonb_text
-from nexus.schema.app import json_bytes
+from nexus.json_encoding import json_bytes, json_text
 
 
 class Status(StrEnum):
@@ -28,7 +27,7 @@ class Status(StrEnum):
     ],
 )
 def test_same_json_as_json_dumps(value: object) -> None:
-    assert json.loads(jsonb_text(value)) == json.loads(json.dumps(value))
+    assert json.loads(json_text(value)) == json.loads(json.dumps(value))
     assert json.loads(json_bytes(value)) == json.loads(json.dumps(value))
 
 
@@ -44,4 +43,6 @@ class Point:
 @pytest.mark.parametrize("value", [{"at": datetime(2026, 1, 1, tzinfo=UTC)}, {"p": Point(1)}])
 def test_what_json_dumps_refuses_is_still_refused(value: object) -> None:
     with pytest.raises(TypeError):
-        jsonb_text(value)
+        json_text(value)
+    with pytest.raises(TypeError):
+        json_bytes(value)
