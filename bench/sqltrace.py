@@ -49,8 +49,8 @@ async def _set(dsn: str, settings: dict[str, str | None]) -> None:
 async def trace(
     dsn: str, pgdata: Path, requests: int, action: Callable[[], Awaitable[None]], app: str = "nexus"
 ) -> Trace:
-    """Statements per request of one application (the gateway: `nexus`; the asyncpg baseline:
-    `baseline.APPLICATION_NAME`)."""
+    """Statements per request of one application (the gateway: `nexus`; the baselines:
+    `baseline.APPLICATION_NAME` and `pgbench`)."""
     log = pgdata / "log"
     await _set(dsn, {"log_statement": "all", "log_line_prefix": PREFIX})
     start = log.stat().st_size

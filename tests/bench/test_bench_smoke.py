@@ -37,7 +37,7 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     for scenario in "abe":
         trace = results["traces"][scenario]
         assert round(trace["statements_per_request"]) == baseline.STATEMENTS[scenario]
-        assert trace["baseline_statements_per_request"] == trace["statements_per_request"], trace
+        assert trace["asyncpg_statements_per_request"] == trace["statements_per_request"], trace
         assert trace["pgbench_statements_per_request"] == trace["statements_per_request"], trace
     assert len(results["peak_rss_mb"]) == 2
     assert "(a) createPaymentIntent" in (tmp_path / "report.md").read_text()
