@@ -30,7 +30,7 @@ from typing import Any
 
 import asyncpg
 
-from bench import baseline, fixtures, lifecycle, loadgen, pgbench, report, scenarios, sqltrace, wrk
+from bench import baseline, fixtures, lifecycle, loadgen, pgbench, report, scenarios, sqltrace, steady_state, wrk
 from bench.loadgen import RunResult
 from bench.server import Database, Gateway, connections_per_process, cpu_seconds, free_port, postgres_pids
 from nexus.crypto import hash_api_key
@@ -373,6 +373,13 @@ def run_all(bench: Bench) -> None:
                 drift += f"  !! {system} sends {count:.1f}"
         say(f"  ({name}) {t.statements_per_request:.1f} statements per request (BEGIN/COMMIT included){drift}")
 
+    wal_mb = max(1, round(args.count * steady_state.MB_PER_COUNTED_REQUEST))
+    say(f"recycling {wal_mb} MB of WAL segments, as a server that has run through a checkpoint has …")
+    wal = asyncio.run(steady_state.recycle_wal(bench.db.dsn, wal_mb, say))
+    bench.results.settings["wal_segments_at_start"] = wal.segments
+    say(f"  {wal.segments} WAL segments in pg_wal")
+    wal_start = asyncio.run(steady_state.wal_position_mb(bench.db.dsn))
+
     for scenario in wanted:
         say(f"scenario ({scenario}) {scenarios.SCENARIOS[scenario].title}")
         for c in levels:
@@ -385,6 +392,10 @@ def run_all(bench: Bench) -> None:
     say(f"peak RSS per API process (VmHWM): {bench.results.peak_rss_mb} MB")
     if args.scaling and "a" in wanted:
         _scaling(bench, merchant)
+    written = asyncio.run(steady_state.wal_position_mb(bench.db.dsn)) - wal_start
+    bench.results.settings["wal_written_mb"] = round(written, 1)
+    note = "" if written < wal.written_mb else " (more than was recycled: the last cells created segments)"
+    say(f"WAL written by the measured runs: {written:.0f} MB{note}")
 
 
 def _cell(
