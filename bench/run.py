@@ -123,6 +123,8 @@ def machine_info(dsn: str) -> dict[str, str]:
         "memory": sh("free -g | awk '/Mem:/ {print $2 \" GiB\"}'"),
         "kernel": platform.release(),
         "python": platform.python_version(),
+        # Which interpreter served: its build (PGO, LTO, shared libpython) differs between machines.
+        "python_executable": os.path.realpath(sys.executable),
         "postgresql": version,
         "synchronous_commit": sync,
         "fsync": fsync,
