@@ -6,7 +6,7 @@ each time a tenth of it changed, and while it runs requests slow down: with ANAL
 payment_intents, events and idempotency_keys (~20,000 rows each) started inside every
 other 5,000-request cell of creates at c=32, those cells' p99 was 19.5 ms and 10 ms higher
 than the cells without, in two runs of twelve cells; with a target of 10 it was 1.6 and
-3.4 ms higher, and ANALYZE took 0.09-0.14 s instead of 0.27-0.85 s (bench/README.md).
+3.4 ms higher, and ANALYZE took 0.05-0.46 s instead of 0.12-1.02 s (bench/README.md).
 
 What the planner loses is precision it does not use here: every query reaches these
 rows by primary key, by a unique key (merchant and idempotency key), or through an index
