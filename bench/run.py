@@ -186,6 +186,10 @@ class Bench:
             probe.cancel()
         return result, cpu_seconds(api) - api0, cpu_seconds(postgres_pids(self.db.embedded.pgdata)) - db0
 
+    def db_cpu(self) -> float:
+        """CPU seconds PostgreSQL's processes (the postmaster and its children) have used so far."""
+        return cpu_seconds(postgres_pids(self.db.embedded.pgdata))
+
     def counters(self) -> tuple[int, int, int]:
         """PostgreSQL's checkpoints, autovacuum/autoanalyze runs and WAL position, now."""
 
@@ -233,7 +237,8 @@ class Bench:
             row.note = f"connections per API process {self.split.get((scenario, c), [])}"
         self.results.rows.append(row)
         flag = f"  !! {r.bad} bad answers, e.g. {r.bad_sample[:200]}" if r.bad else ""
-        during = f"  checkpoints {checkpoints}" if checkpoints else ""
+        during = f"  PG CPU {row.db_cpu_ms_per_request:.2f} ms/req" if db_s else ""
+        during += f"  checkpoints {checkpoints}" if checkpoints else ""
         during += f"  autovacuum/analyze {vacuums}" if vacuums else ""
         say(
             f"  ({scenario}) {system:8s} c={c:<3d} {row.throughput:8.1f} req/s  p50 {row.p50:7.2f} ms"
@@ -416,12 +421,14 @@ def _cell(
     bench.record(scenario, "gateway", c, r, api_s, db_s, since=since)
     if scenario not in baseline.TRANSACTIONS:
         return  # no SQL reaches the database for this scenario: nothing for the baselines to run
-    since = bench.counters()
+    # PostgreSQL's CPU per request under each baseline too: the same SQL should cost the server the
+    # same whoever sends it (their connection start-ups are included: ~0.01 ms per request at 5,000).
+    since, db0 = bench.counters(), bench.db_cpu()
     r = baseline.timed(lambda: baseline.run(bench.db.dsn, target, scenario, args.count, c, auth))
-    bench.record(scenario, "asyncpg", c, r, since=since)
-    since = bench.counters()
+    bench.record(scenario, "asyncpg", c, r, db_s=bench.db_cpu() - db0, since=since)
+    since, db0 = bench.counters(), bench.db_cpu()
     r = pgbench.run(bench.db.socket_dir, scenario, target, args.count, c, auth)
-    bench.record(scenario, "pgbench", c, r, since=since)
+    bench.record(scenario, "pgbench", c, r, db_s=bench.db_cpu() - db0, since=since)
 
 
 def _ids_for(bench: Bench, merchant: fixtures.Merchant, scenario: str, needed: int) -> list[str]:
