@@ -2,9 +2,13 @@
 
 The embedded server logs to <pgdata>/log. We turn statement logging on for the
 `nexus` application only while a handful of requests run one after another, then
-count each distinct statement per request. The dispatcher and job loops share
-the database, so statements seen in fewer than half the requests are reported
-apart as background.
+count statements per request. The dispatcher and job loops share the database and
+the application name, and their transactions also begin with BEGIN: so statements are
+grouped into transactions per backend (BEGIN … COMMIT/ROLLBACK, or one statement
+outside a transaction). Every request sends each of its transaction shapes once, so a
+shape seen fewer times than there were requests is background, reported apart with all
+its statements. (Counting single statements, and anything seen in half the requests,
+once let a burst of the dispatcher's polls pass for two more statements per create.)
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import asyncpg
 
 # Our prefix makes each line say which application sent it; the server's default has no %a.
 PREFIX = "%m [%p] app=%a "
-_LINE = re.compile(r"app=(?P<app>\S*) LOG:  (?:statement|execute [^:]*): (?P<sql>.*)")
+_LINE = re.compile(r"\[(?P<pid>\d+)\] app=(?P<app>\S*) LOG:  (?:statement|execute [^:]*): (?P<sql>.*)")
+_BEGIN = re.compile(r"^(BEGIN|START TRANSACTION)\b", re.IGNORECASE)
+_END = re.compile(r"^(COMMIT|ROLLBACK|END|ABORT)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -61,14 +67,47 @@ async def trace(
     with log.open("rb") as f:
         f.seek(start)
         text = f.read().decode(errors="replace")
-    seen: Counter[str] = Counter()
-    for line in text.splitlines():
+    return count(text, app, requests)
+
+
+def count(log_text: str, app: str, requests: int) -> Trace:
+    """Statements per request in a stretch of the log while `requests` requests ran."""
+    shapes = transactions(log_text, app)
+    per_request: Counter[str] = Counter()
+    background: Counter[str] = Counter()
+    for shape, n in shapes.items():
+        into = per_request if n >= requests else background
+        for sql in shape:
+            into[sql] += n
+    return Trace(
+        requests=requests,
+        per_request=[(n / requests, sql) for sql, n in per_request.items()],
+        background=[(n / requests, sql) for sql, n in background.items()],
+    )
+
+
+def transactions(log_text: str, app: str) -> Counter[tuple[str, ...]]:
+    """How often each transaction shape (its statements, in order) ran, per backend."""
+    shapes: Counter[tuple[str, ...]] = Counter()
+    open_: dict[str, list[str]] = {}
+    for line in log_text.splitlines():
         match = _LINE.search(line)
-        if match and match["app"] == app:
-            seen[_normalize(match["sql"])] += 1
-    per_request = [(n / requests, sql) for sql, n in seen.items() if n * 2 >= requests]
-    background = [(n / requests, sql) for sql, n in seen.items() if n * 2 < requests]
-    return Trace(requests=requests, per_request=per_request, background=background)
+        if not match or match["app"] != app:
+            continue
+        sql, pid = _normalize(match["sql"]), match["pid"]
+        if _BEGIN.match(sql):
+            if pid in open_:  # a BEGIN inside a transaction: count what was open as it stands
+                shapes[tuple(open_.pop(pid))] += 1
+            open_[pid] = [sql]
+        elif pid in open_:
+            open_[pid].append(sql)
+            if _END.match(sql):
+                shapes[tuple(open_.pop(pid))] += 1
+        else:
+            shapes[(sql,)] += 1
+    for statements in open_.values():  # cut off by the end of the stretch
+        shapes[tuple(statements)] += 1
+    return shapes
 
 
 def _normalize(sql: str) -> str:
