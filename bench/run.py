@@ -175,8 +175,8 @@ class Bench:
     def measured(self, scenario: str, c: int, run: Any) -> tuple[RunResult, float, float]:
         """Run and return (result, API CPU s, PostgreSQL CPU s) spent during it."""
         assert self.gateway is not None
-        api, db = self.gateway.api_pids(), postgres_pids(self.db.embedded.pgdata)
-        api0, db0 = cpu_seconds(api), cpu_seconds(db)
+        api = self.gateway.api_pids()
+        api0, db0 = cpu_seconds(api), self.db_cpu()
         port = self.gateway.port
         probe = threading.Timer(
             PROBE_AFTER_S, lambda: self.split.__setitem__((scenario, c), connections_per_process(port))
@@ -186,7 +186,7 @@ class Bench:
             result: RunResult = run()
         finally:
             probe.cancel()
-        return result, cpu_seconds(api) - api0, cpu_seconds(postgres_pids(self.db.embedded.pgdata)) - db0
+        return result, cpu_seconds(api) - api0, self.db_cpu() - db0
 
     def db_cpu(self) -> float:
         """CPU seconds PostgreSQL's processes (the postmaster and its children) have used so far."""
