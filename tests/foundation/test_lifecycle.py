@@ -22,6 +22,10 @@ from tests.conftest import ROOT, free_port
 
 # API.md: exit within 10 s of SIGTERM; the margin covers a loaded CI machine's process teardown.
 EXIT_BUDGET_S = 10.0
+# multiprocessing's resource tracker (a child of `serve --workers N`) exits by itself once the
+# supervisor and the workers have closed its pipe: a moment after they are gone, not with them.
+# A worker left behind would still be running after this.
+CHILDREN_EXIT_S = 5.0
 START_TIMEOUT_S = 60.0
 
 
@@ -138,7 +142,8 @@ def test_two_workers_stop_cleanly(data_dir: Path) -> None:
     took = server.signal(signal.SIGTERM)
     assert took < EXIT_BUDGET_S
     assert wait_no_postgres((data_dir / "pgdata").resolve()) == []
-    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    _, alive = psutil.wait_procs(children, timeout=CHILDREN_EXIT_S)
+    assert not [c for c in alive if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
 
 
 def test_two_processes_share_one_data_dir(data_dir: Path) -> None:
