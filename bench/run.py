@@ -387,7 +387,6 @@ def run_all(bench: Bench) -> None:
     wal = asyncio.run(steady_state.recycle_wal(bench.db.dsn, wal_mb, say))
     bench.results.settings["wal_segments_at_start"] = wal.segments
     say(f"  {wal.segments} WAL segments in pg_wal")
-    wal_start = asyncio.run(steady_state.wal_position_mb(bench.db.dsn))
 
     for scenario in wanted:
         say(f"scenario ({scenario}) {scenarios.SCENARIOS[scenario].title}")
@@ -401,7 +400,7 @@ def run_all(bench: Bench) -> None:
     say(f"peak RSS per API process (VmHWM): {bench.results.peak_rss_mb} MB")
     if args.scaling and "a" in wanted:
         _scaling(bench, merchant)
-    written = asyncio.run(steady_state.wal_position_mb(bench.db.dsn)) - wal_start
+    written = asyncio.run(steady_state.wal_position_mb(bench.db.dsn)) - wal.position_mb
     bench.results.settings["wal_written_mb"] = round(written, 1)
     note = "" if written < wal.written_mb else " (more than was recycled: the last cells created segments)"
     say(f"WAL written by the measured runs: {written:.0f} MB{note}")

@@ -32,12 +32,14 @@ MESSAGE_BYTES = 1 << 20
 # spare, so the last cells still find recycled segments.
 MB_PER_COUNTED_REQUEST = 0.2
 PROGRESS_EVERY_MB = 256
+_POSITION = "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')"
 
 
 @dataclass
 class WalState:
     written_mb: float  # WAL written to make the segments
     segments: int  # WAL segment files in pg_wal after the checkpoint
+    position_mb: float  # where WAL insertion stood after the checkpoint: the measured runs start here
 
 
 async def recycle_wal(dsn: str, megabytes: int, say: Callable[[str], None]) -> WalState:
@@ -53,14 +55,17 @@ async def recycle_wal(dsn: str, megabytes: int, say: Callable[[str], None]) -> W
         written = await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1)", start)
         await conn.execute("CHECKPOINT")
         segments = await conn.fetchval("SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'")
+        position = await conn.fetchval(_POSITION)
     finally:
         await conn.close()
-    return WalState(written_mb=round(float(written) / 2**20, 1), segments=int(segments))
+    return WalState(
+        written_mb=round(float(written) / 2**20, 1), segments=int(segments), position_mb=float(position) / 2**20
+    )
 
 
 async def wal_position_mb(dsn: str) -> float:
     conn = await asyncpg.connect(dsn)
     try:
-        return float(await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')")) / 2**20
+        return float(await conn.fetchval(_POSITION)) / 2**20
     finally:
         await conn.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncpg
 
 from bench import steady_state
+from nexus.db.dsn import asyncpg_dsn
 from nexus.db.embedded import EmbeddedPostgres
 
 WRITTEN_MB = 64  # four segments: only recycling puts more than one segment ahead of the position
@@ -27,7 +28,7 @@ async def _segments_ahead(dsn: str) -> int:
 
 
 async def test_recycling_puts_segments_ahead_of_the_wal_position(embedded_pg: EmbeddedPostgres) -> None:
-    dsn = embedded_pg.url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    dsn = asyncpg_dsn(embedded_pg.url)
     said: list[str] = []
     before = await _segments_ahead(dsn)
     state = await steady_state.recycle_wal(dsn, WRITTEN_MB, said.append)
@@ -36,3 +37,4 @@ async def test_recycling_puts_segments_ahead_of_the_wal_position(embedded_pg: Em
     # PostgreSQL itself pre-creates at most one segment at a checkpoint; the rest are recycled ones.
     assert after >= before + 2, (before, after)
     assert state.segments > after
+    assert await steady_state.wal_position_mb(dsn) >= state.position_mb >= state.written_mb
