@@ -1,32 +1,30 @@
 """The limit: the gateway's SQL for each request, sent straight to PostgreSQL.
 
-Each transaction below is the list of statements `bench.sqltrace` logs for one
-request of the scenario (run.py prints both counts side by side so a drift
-shows), with the same round-trips: BEGIN, each statement, COMMIT/ROLLBACK.
-No HTTP, no GraphQL, no ORM: only asyncpg with prepared statements. The same
-statements also go to pgbench as custom scripts (`pgbench_script`).
+Each request replays the statements the gateway's own services sent for one request
+of the scenario, recorded by `bench.recorded` (same SQL text, same parameters and
+documents, fresh ids): BEGIN, each statement, COMMIT/ROLLBACK, with the same
+round-trips. No HTTP, no GraphQL, no ORM: only asyncpg with prepared statements.
+run.py also counts, in PostgreSQL's log, what each side really sent, so a drift
+shows. The same statements go to pgbench as custom scripts (`bench.pgbench`).
 
-Intents for the processing scenario are pre-made rows `bl_<n>` of a baseline
+Intents for the processing scenario are pre-made rows `pi_bl<n>` of a baseline
 merchant, so both baselines can address them without a round-trip of their own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import os
 import random
-import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
 
+from bench import recorded
 from bench.loadgen import RunResult, run_closed_loop
-from nexus.db.repositories.prepared import combine_writes
+from nexus.db.dsn import asyncpg_dsn
 
 # What the baseline's sessions call themselves, so bench.sqltrace can read their statements apart.
 APPLICATION_NAME = "nexus-baseline"
@@ -38,83 +36,6 @@ AUTH = (
     "SELECT api_keys.id, api_keys.merchant_id, api_keys.kind FROM api_keys "
     "WHERE api_keys.key_hash = $1 AND (api_keys.expires_at IS NULL OR api_keys.expires_at > $2)"
 )
-CLAIM = (
-    "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, locked_at, recovery_point, created_at) "
-    "VALUES ($1, $2, $3, $4, $5, 'started', $6) ON CONFLICT (scope, key) DO NOTHING RETURNING idempotency_keys.id"
-)
-FINISH = (
-    "UPDATE idempotency_keys SET locked_at = NULL, recovery_point = 'finished', response = $3::jsonb "
-    "WHERE scope = $1 AND key = $2"
-)
-# processPaymentIntent claims its key with its first recovery point already written.
-CLAIM_PROCESSING = (
-    "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, locked_at, recovery_point, recovery_data, "
-    "created_at) VALUES ($1, $2, 'processPaymentIntent', $3, $4, 'attempt_created', $5::jsonb, $4) "
-    "ON CONFLICT (scope, key) DO NOTHING RETURNING idempotency_keys.id"
-)
-INSERT_INTENT = (
-    "INSERT INTO payment_intents (id, merchant_id, amount, currency, status, capture_method, amount_capturable, "
-    "amount_received, amount_refunded, client_secret, description, metadata, last_payment_error, "
-    "cancellation_reason, version, created_at, updated_at) "
-    "VALUES ($1, $2, 2000, 'usd', 'CREATED', 'AUTOMATIC', 0, 0, 0, $3, NULL, NULL, NULL, NULL, 1, $4, $4)"
-)
-INSERT_EVENT = (
-    "INSERT INTO events (id, merchant_id, type, api_version, data, payment_intent_id, payment_intent_version, "
-    "intent_snapshot, idempotency_key, created_at) "
-    "VALUES ($1, $2, $3, '2026-11-28', $4::jsonb, $5, $6, $7::jsonb, $8, $9)"
-)
-INTENT_COLUMNS = (
-    "id, merchant_id, amount, currency, status, capture_method, amount_capturable, amount_received, "
-    "amount_refunded, description, metadata, last_payment_error, cancellation_reason, version, created_at, updated_at"
-)
-GET_INTENT = f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE id = $1 AND merchant_id = $2"
-# Phase 1: the intent, locked, with the card's recent declines.
-GET_INTENT_FOR_PROCESSING = (
-    f"SELECT {INTENT_COLUMNS}, (SELECT count(*) FROM payment_attempts WHERE merchant_id = $2 "
-    "AND card_fingerprint = $3 AND created_at >= $4 AND outcome IN ('declined', 'blocked')) AS declines "
-    "FROM payment_intents WHERE id = $1 AND merchant_id = $2 FOR UPDATE OF payment_intents"
-)
-# Phase 2: the attempt's intent, locked, with the attempt's outcome.
-GET_INTENT_FOR_ATTEMPT = (
-    f"SELECT {', '.join('pi.' + c for c in INTENT_COLUMNS.split(', '))}, a.outcome FROM payment_intents pi "
-    "JOIN payment_attempts a ON a.payment_intent_id = pi.id WHERE a.id = $1 AND pi.merchant_id = $2 "
-    "FOR UPDATE OF pi"
-)
-SAVE_INTENT = (
-    "UPDATE payment_intents SET status = $3, amount_capturable = 0, amount_received = $4, amount_refunded = 0, "
-    "last_payment_error = NULL, cancellation_reason = NULL, version = version + 1, updated_at = $5 "
-    "WHERE id = $1 AND merchant_id = $2"
-)
-INSERT_ATTEMPT = (
-    "INSERT INTO payment_attempts (id, merchant_id, payment_intent_id, card_brand, card_last4, card_fingerprint, "
-    "card_exp_month, card_exp_year, card_ciphertext, outcome, risk_score, risk_level, risk_reasons, network_status, "
-    "idempotency_key, created_at) VALUES ($1, $2, $3, 'visa', '4242', $4, 12, 2034, $5, 'pending', 0, 'NORMAL', "
-    "'{}', 'pending', $6, $7)"
-)
-RECORD_DECISION = (
-    "INSERT INTO bank_authorizations (attempt_id, authenticated, decision) VALUES ($1, false, $2::jsonb) "
-    "ON CONFLICT DO NOTHING RETURNING decision"
-)
-RESOLVE_ATTEMPT = (
-    "UPDATE payment_attempts SET card_ciphertext = NULL, outcome = 'approved', decline_code = NULL, risk_score = 8, "
-    "risk_level = 'NORMAL', risk_reasons = '{}', network_status = 'approved_by_network', resolved_at = now() "
-    "WHERE id = $1"
-)
-# The gateway holds back a unit of work's writes and sends them as one statement before its
-# next read or its COMMIT (nexus.db.repositories.prepared.write); the baselines do the same.
-CREATE_WRITES = combine_writes([INSERT_INTENT, INSERT_EVENT, FINISH])
-PHASE1_WRITES = combine_writes([INSERT_ATTEMPT, SAVE_INTENT, INSERT_EVENT])
-PHASE2_WRITES = combine_writes([RESOLVE_ATTEMPT, SAVE_INTENT, INSERT_EVENT, FINISH])
-LIST = f"SELECT {INTENT_COLUMNS} FROM payment_intents WHERE merchant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 51"
-
-DECISION = {
-    "outcome": "approved",
-    "decline_code": None,
-    "risk_score": 8,
-    "risk_level": "NORMAL",
-    "risk_reasons": [],
-    "network_status": "approved_by_network",
-}
 
 
 @dataclass(frozen=True)
@@ -124,101 +45,40 @@ class Target:
     key_hash: str
     merchant_id: str  # writes go here, so the gateway's merchant keeps its own rows
     read_merchant_id: str  # (e) reads the same page the gateway serves
+    # The gateway's statements per scenario, recorded from its services by `prepare`.
+    scripts: dict[str, recorded.Script] = field(default_factory=dict)
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _event_json(intent_id: str, status: str, version: int) -> str:
-    # Smaller than the gateway's documents: 9 fields of the intent against its 16, and the gateway sends its
-    # full intent record as the snapshot and the key's response (bench/README.md, "PostgreSQL spends more CPU").
-    return json.dumps(
-        {
-            "object": {
-                "id": intent_id,
-                "object": "payment_intent",
-                "amount": 2000,
-                "currency": "usd",
-                "status": status,
-                "version": version,
-                "metadata": {},
-                "livemode": False,
-                "capture_method": "automatic",
-            }
-        }
-    )
+def baseline_intent(n: int) -> str:
+    """The n-th pre-made intent to process: an id as long as the gateway's (`pi_` and 24 characters)."""
+    return f"pi_bl{n:022d}"
 
 
 async def _auth(conn: asyncpg.Connection, t: Target) -> None:
     tx = conn.transaction()
     await tx.start()
-    await conn.fetchrow(AUTH, t.key_hash, now())
+    await conn.fetchrow(AUTH, t.key_hash, datetime.now(UTC))
     await tx.rollback()
-
-
-def _event_args(
-    t: Target, intent_id: str, status: str, version: int, event: str, key: str, at: datetime
-) -> tuple[object, ...]:
-    """INSERT_EVENT's parameters: the event row a change writes (its trigger fans out and notifies)."""
-    evt_id = "evt_" + secrets.token_hex(10)
-    return (evt_id, t.merchant_id, f"payment_intent.{status}", event, intent_id, version, event, key, at)
 
 
 async def create(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
     if auth:
         await _auth(conn, t)
-    key, intent_id, at = f"blk-{os.getpid()}-{n}-{secrets.token_hex(4)}", "bl_c" + secrets.token_hex(10), now()
-    async with conn.transaction():
-        await conn.fetchrow(CLAIM, t.merchant_id, key, "createPaymentIntent", secrets.token_hex(32), None, at)
-        event = _event_json(intent_id, "created", 1)
-        # The intent, its event and the key's response: one statement, as the gateway sends them.
-        await conn.execute(
-            CREATE_WRITES,
-            *(intent_id, t.merchant_id, "pi_secret_" + secrets.token_hex(12), at),
-            *_event_args(t, intent_id, "created", 1, event, key, at),
-            *(t.merchant_id, key, event),
-        )
+    script = t.scripts["a"]
+    await script.replay(conn, script.fresh())
 
 
 async def process(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
     if auth:
         await _auth(conn, t)
-    key, attempt_id, at = f"blp-{os.getpid()}-{n}-{secrets.token_hex(4)}", "pa_" + secrets.token_hex(10), now()
-    intent_id = f"bl_{random.randrange(BASELINE_INTENTS)}"
-    fp = hashlib.sha256(b"4242424242424242").hexdigest()
-    async with conn.transaction():  # phase 1
-        recovery = json.dumps({"attempt_id": attempt_id})
-        await conn.fetchrow(CLAIM_PROCESSING, t.merchant_id, key, secrets.token_hex(32), at, recovery)
-        await conn.fetchrow(GET_INTENT_FOR_PROCESSING, intent_id, t.merchant_id, fp, at)
-        event = _event_json(intent_id, "processing", 2)
-        await conn.execute(
-            PHASE1_WRITES,
-            *(attempt_id, t.merchant_id, intent_id, fp, secrets.token_bytes(60), key, at),
-            *(intent_id, t.merchant_id, "PROCESSING", 0, at),
-            *_event_args(t, intent_id, "processing", 2, event, key, at),
-        )
-    # the bank is asked here, with no transaction open
-    async with conn.transaction():  # phase 2
-        await conn.fetchval(RECORD_DECISION, attempt_id, json.dumps(DECISION))
-        await conn.fetchrow(GET_INTENT_FOR_ATTEMPT, attempt_id, t.merchant_id)
-        event = _event_json(intent_id, "succeeded", 3)
-        await conn.execute(
-            PHASE2_WRITES,
-            attempt_id,
-            *(intent_id, t.merchant_id, "SUCCEEDED", 2000, at),
-            *_event_args(t, intent_id, "succeeded", 3, event, key, at),
-            *(t.merchant_id, key, event),
-        )
+    script = t.scripts["b"]
+    await script.replay(conn, script.fresh(intent=baseline_intent(random.randrange(BASELINE_INTENTS))))
 
 
 async def read_page(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> None:
     if auth:
         await _auth(conn, t)
-    tx = conn.transaction()
-    await tx.start()
-    await conn.fetch(LIST, t.read_merchant_id)
-    await tx.rollback()
+    await t.scripts["e"].replay(conn, {})
 
 
 # Statements per request, BEGIN/COMMIT included, as the transactions above send them;
@@ -231,14 +91,17 @@ Transaction = Callable[[asyncpg.Connection, Target, int, bool], Awaitable[None]]
 TRANSACTIONS: dict[str, Transaction] = {"a": create, "b": process, "e": read_page}
 
 
-async def prepare(dsn: str, target: Target) -> None:
-    """Baseline rows: `bl_<n>` intents to process."""
-    conn = await asyncpg.connect(dsn)
+async def prepare(url: str, target: Target) -> None:
+    """The gateway's statements (recorded from its services on the database at `url`, its
+    SQLAlchemy URL) and the baseline's rows: `pi_bl<n>` intents to process."""
+    target.scripts.update(await recorded.record(url, target.merchant_id, target.read_merchant_id))
+    conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await conn.execute(
             "INSERT INTO payment_intents (id, merchant_id, amount, currency, status, capture_method, "
             "amount_capturable, amount_received, amount_refunded, client_secret, version, created_at, updated_at) "
-            "SELECT 'bl_' || n, $1, 2000, 'usd', 'CREATED', 'AUTOMATIC', 0, 0, 0, 'pi_secret_bl', 1, now(), now() "
+            "SELECT 'pi_bl' || lpad(n::text, 22, '0'), $1, 2000, 'usd', 'CREATED', 'AUTOMATIC', 0, 0, 0, "
+            "'pi_secret_bl', 1, now(), now() "
             "FROM generate_series(0, $2 - 1) AS n ON CONFLICT DO NOTHING",
             target.merchant_id,
             BASELINE_INTENTS,
@@ -257,6 +120,7 @@ async def run(dsn: str, target: Target, scenario: str, count: int, concurrency: 
         max_size=size,
         reset=_no_reset_query,
         server_settings={"application_name": APPLICATION_NAME},
+        init=lambda conn: _warm(conn, target.scripts.get(scenario)),
     )
     assert pool is not None
     try:
@@ -272,6 +136,15 @@ async def run(dsn: str, target: Target, scenario: str, count: int, concurrency: 
         return await run_closed_loop(count, concurrency, make_step)
     finally:
         await pool.close()
+
+
+async def _warm(conn: asyncpg.Connection, script: recorded.Script | None) -> None:
+    """A new connection's first use of some types (the attempts' text[] reasons) makes asyncpg look
+    them up, with queries of its own inside that request's transaction. The gateway's pooled
+    connections did so long before they are measured; so do these, before the clock starts."""
+    for statement in script.statements if script else ():
+        if statement.args:
+            await conn.prepare(statement.sql)
 
 
 async def _no_reset_query(conn: asyncpg.Connection) -> None:

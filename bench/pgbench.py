@@ -1,4 +1,4 @@
-"""pgbench running the gateway's transactions as custom scripts (the same SQL as bench.baseline).
+"""pgbench running the gateway's transactions as custom scripts (the statements bench.recorded recorded).
 
 pgbench is PostgreSQL's own C client: what it reaches is the database's limit
 on this machine, free of Python on the client side.
@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from bench import baseline
+from bench import baseline, recorded
 from bench.loadgen import RunResult
-from nexus.db.repositories.prepared import combine_writes
 
 PGBENCH = (
     Path(__file__).resolve().parent.parent
@@ -26,16 +28,16 @@ MAX_CLIENTS = 50
 THREADS = 2
 
 
-CLAIM_COLUMNS = "scope, key, operation, fingerprint, locked_at, recovery_point, created_at"
+# In a pgbench script `:name` is a variable, even inside a literal: a JSON document's colons
+# that start a word (its timestamps') are written as the JSON escape \u003a instead.
+_COLON_WORD = re.compile(r":(?=\w)")
+_JSONB_PARAMETER = re.compile(r"\$(\d+)::JSONB")
+# What makes a value unique per transaction: the client and a random draw (`\set r`).
+_UNIQUE = ":client_id::text || 'x' || :r::text"
 
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _json(status: str, version: int) -> str:
-    # json.dumps' ": " keeps pgbench from reading `:false` as a variable.
-    return _lit(baseline._event_json("pgb", status, version))
 
 
 def _auth(t: baseline.Target, auth: bool) -> str:
@@ -45,70 +47,58 @@ def _auth(t: baseline.Target, auth: bool) -> str:
 
 
 def script(scenario: str, t: baseline.Target, auth: bool) -> str:
-    m = _lit(t.merchant_id)
-    key = "('pgb-' || :client_id::text || '-' || :r::text)"
-    pi = "('pgb_' || :client_id::text || '_' || :r::text)"
-    evt = "('evt_' || :client_id::text || '_' || :r::text || '_' || :s::text)"
-    head = "\\set r random(1, 999999999999)\n\\set s random(1, 999999)\n" + _auth(t, auth)
-    if scenario == "a":
-        created = _json("created", 1)
-        return head + (
-            "BEGIN;\n"
-            f"INSERT INTO idempotency_keys ({CLAIM_COLUMNS}) "
-            f"VALUES ({m}, {key}, 'createPaymentIntent', md5(:r::text), NULL, 'started', now()) "
-            "ON CONFLICT (scope, key) DO NOTHING RETURNING id;\n"
-            # The intent, its event and the key's response in one statement, as the gateway sends them.
-            + _combined(
-                baseline.INSERT_INTENT.replace("$1", pi)
-                .replace("$2", m)
-                .replace("$3", "'pi_secret_pgb'")
-                .replace("$4", "now()"),
-                _event("payment_intent.created", pi, evt, m, created, 1, key),
-                _sub(baseline.FINISH, m, key, created),
-            )
-            + "COMMIT;\n"
-        )
+    """The gateway's recorded statements (bench.recorded) with their values written in:
+    the same SQL text, the ids and key made unique per transaction, timestamps from now()."""
+    if scenario not in ("a", "b", "e"):
+        raise ValueError(f"no pgbench script for scenario {scenario!r}")
+    recorded_script = t.scripts[scenario]
+    head = "\\set r random(1, 999999999999)\n"
     if scenario == "b":
-        pi = "('bl_' || :i::text)"
-        att = "('pa_' || :client_id::text || '_' || :r::text)"
-        fp = _lit("f" * 64)
-        recovery = _lit(json.dumps({"attempt_id": "pa"}))
-        return (
-            head
-            + f"\\set i random(0, {baseline.BASELINE_INTENTS - 1})\n"
-            + (
-                "BEGIN;\n"
-                f"{_sub(baseline.CLAIM_PROCESSING, m, key, 'md5(:r::text)', 'now()', recovery)};\n"
-                f"{_sub(baseline.GET_INTENT_FOR_PROCESSING, pi, m, fp, 'now()')};\n"
-                + _combined(
-                    _sub(baseline.INSERT_ATTEMPT, att, m, pi, fp, chr(39) + "x" + chr(39) + "::bytea", key, "now()"),
-                    _sub(baseline.SAVE_INTENT, pi, m, _lit("PROCESSING"), "0", "now()"),
-                    _event("payment_intent.processing", pi, evt + "||'p'", m, _json("processing", 2), 2, key),
-                )
-                + "COMMIT;\nBEGIN;\n"
-                f"{_sub(baseline.RECORD_DECISION, att, _lit(json.dumps(baseline.DECISION)))};\n"
-                f"{_sub(baseline.GET_INTENT_FOR_ATTEMPT, att, m)};\n"
-                + _combined(
-                    _sub(baseline.RESOLVE_ATTEMPT, att),
-                    _sub(baseline.SAVE_INTENT, pi, m, _lit("SUCCEEDED"), "2000", "now()"),
-                    _event("payment_intent.succeeded", pi, evt + "||'s'", m, _json("succeeded", 3), 3, key),
-                    _sub(baseline.FINISH, m, key, _json("succeeded", 3)),
-                )
-                + "COMMIT;\n"
-            )
-        )
-    if scenario == "e":
-        return head + f"BEGIN;\n{_sub(baseline.LIST, _lit(t.read_merchant_id))};\nROLLBACK;\n"
-    raise ValueError(f"no pgbench script for scenario {scenario!r}")
+        head += f"\\set i random(0, {baseline.BASELINE_INTENTS - 1})\n"
+    tokens = {token: _token(token, n, recorded_script.given) for n, token in enumerate(recorded_script.tokens)}
+    lines = [head + _auth(t, auth)]
+    for statement in recorded_script.statements:
+        jsonb = {int(n) for n in _JSONB_PARAMETER.findall(statement.sql)}
+        values = [
+            _value(value, slot, tokens, number in jsonb)
+            for number, (value, slot) in enumerate(zip(statement.args, statement.slots, strict=True), start=1)
+        ]
+        lines.append(_sub(statement.sql, *values).rstrip().rstrip(";") + ";\n")
+    return "".join(lines)
 
 
-def _event(kind: str, pi: str, evt: str, m: str, data: str, version: int, key: str) -> str:
-    return _sub(baseline.INSERT_EVENT, evt, m, _lit(kind), data, pi, str(version), data, key, "now()")
+def _token(token: str, n: int, given: dict[str, str]) -> str:
+    """A pgbench expression as long as `token` (an id or the key), unique per transaction."""
+    if given.get("intent") == token:
+        return "('pi_bl' || lpad(:i::text, 22, '0'))"  # baseline.baseline_intent
+    prefix, _, rest = token.partition("_") if recorded.is_id(token) else ("", "", token)
+    unique = f"lpad({_UNIQUE} || 'x{n}', {len(rest)}, '0')"
+    return f"('{prefix}_' || {unique})" if prefix else f"({unique})"
 
 
-def _combined(*writes: str) -> str:
-    """The writes as one statement (values are inlined here, so no parameters to renumber)."""
-    return combine_writes(list(writes)) + ";\n"
+def _value(value: Any, slot: Any, tokens: dict[str, str], jsonb: bool) -> str:
+    if isinstance(slot, timedelta):
+        micros = round(slot.total_seconds() * 1e6)
+        return f"(now() + interval '{micros} microseconds')" if micros else "now()"
+    if isinstance(value, str) and value in tokens:
+        return tokens[value]
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, bytes):
+        return "'\\x" + value.hex() + "'"
+    if isinstance(value, list):
+        return _lit("{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in value) + "}")
+    if isinstance(value, str):
+        if jsonb:  # spelled with ": " separators, its remaining word-starting colons escaped
+            return _lit(_COLON_WORD.sub(r"\\u003a", json.dumps(json.loads(value), ensure_ascii=False)))
+        if _COLON_WORD.search(value):
+            raise ValueError(f"pgbench would read a variable in {value!r}")
+        return _lit(value)
+    raise TypeError(f"no pgbench literal for a {type(value).__name__}")
 
 
 def _sub(sql: str, *values: str) -> str:

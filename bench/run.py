@@ -370,7 +370,7 @@ def run_all(bench: Bench) -> None:
     auth = any("api_keys." in sql and n >= 0.5 for n, sql in traces["a"].per_request)
     bench.results.settings["baseline_includes_auth_lookup"] = auth
     say(f"  API-key lookup per request: {'yes' if auth else 'no (cached)'}; the baselines do the same")
-    asyncio.run(baseline.prepare(bench.db.dsn, target))
+    asyncio.run(baseline.prepare(bench.db.embedded.url, target))
     baseline_sent = asyncio.run(_trace_baseline(bench, target, auth))
     for name, t in traces.items():
         # (d) sends no SQL, so it has no baselines: they send nothing, as it does.
