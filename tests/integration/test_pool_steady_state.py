@@ -47,3 +47,23 @@ async def test_bursts_of_concurrent_transactions_reuse_the_same_backends(databas
             assert await burst() == first, "connections were closed on return and new ones opened"
     finally:
         await engine.dispose()
+
+
+async def test_one_request_after_another_reuses_the_connection_returned_last(database_url: str) -> None:
+    """LIFO: a quiet worker keeps to one warm backend instead of going round every pooled one."""
+    engine = create_engine(database_url, Settings(DATABASE_URL=database_url))
+    try:
+        # Open a few connections at once, so the pool has several to choose from.
+        held = [await engine.connect() for _ in range(4)]
+        for conn in held:
+            await conn.execute(text("SELECT 1"))
+        last = (await held[-1].execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        for conn in held:  # returned in order: the last one back is `last`
+            await conn.close()
+        pids = []
+        for _ in range(6):
+            async with engine.connect() as conn:
+                pids.append((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+        assert pids == [last] * 6, pids
+    finally:
+        await engine.dispose()
