@@ -47,7 +47,7 @@ T = TypeVar("T")
 # The ids a request makes: nexus.domain.ids.new_id's shape (prefix, underscore, 24 base-62 chars).
 _ID = re.compile(r"\b(?:pi|evt|pa)_[A-Za-z0-9]{24}\b")
 _ALPHABET = string.ascii_letters + string.digits
-# The key the recorded request used: as long as the load generator's keys (nonce-client-n).
+# The key the recorded request used: about as long as the load generator's (nonce-client-n, ~19).
 RECORDED_KEY_LENGTH = 20
 # What scenario (a) and (b) send (bench.scenarios.CREATE / PROCESS).
 AMOUNT, CURRENCY = 2000, "usd"
@@ -61,7 +61,7 @@ class Statement:
     sql: str
     args: tuple[Any, ...]
     # Per argument: None (sent as recorded), a timestamp's offset from the request's first
-    # (e.g. the velocity rule's "since", a day before), or the tokens the value contains.
+    # (e.g. the velocity rule's "since", ten minutes before), or the tokens the value contains.
     slots: tuple[timedelta | tuple[str, ...] | None, ...]
 
 
