@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 
 from bench import baseline, pgbench, recorded
 from nexus.config import Settings
@@ -28,6 +29,7 @@ class Recorded:
     # An intent the gateway's own service made, beside the replays, to compare rows with.
     gateway_intent: str
     gateway_key: str
+    database_url: str
 
 
 @pytest.fixture
@@ -46,7 +48,7 @@ async def rec(database_url: str) -> AsyncIterator[Recorded]:
     target.scripts.update(await recorded.record(database_url, m.merchant.id, m.merchant.id))
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
-        yield Recorded(target, conn, made.intent.id, key)
+        yield Recorded(target, conn, made.intent.id, key, database_url)
     finally:
         await conn.close()
 
@@ -126,6 +128,17 @@ async def test_a_replayed_payment_succeeds_the_intent_it_is_given(rec: Recorded)
         "SELECT outcome, card_ciphertext FROM payment_attempts WHERE payment_intent_id = $1", intent
     )
     assert attempt["outcome"] == "approved" and attempt["card_ciphertext"] is None
+
+
+async def test_the_recorder_is_not_taken_for_the_gateway(rec: Recorded) -> None:
+    """bench.sqltrace reads the gateway's statements by application name: the recorder has its own."""
+    recorder = recorded._Recorder(rec.database_url)
+    try:
+        async with recorder.engine.connect() as conn:
+            name = await conn.scalar(text("SELECT current_setting('application_name')"))
+    finally:
+        await recorder.engine.dispose()
+    assert name == recorded.APPLICATION_NAME != "nexus"
 
 
 async def test_a_replayed_page_reads_the_merchants_intents(rec: Recorded) -> None:
