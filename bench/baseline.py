@@ -54,6 +54,11 @@ def baseline_intent(n: int) -> str:
     return f"pi_bl{n:022d}"
 
 
+def baseline_intent_sql(n: str) -> str:
+    """`baseline_intent` spelled in SQL, for an integer expression `n` (prepare's rows, pgbench's picks)."""
+    return f"('pi_bl' || lpad(({n})::text, 22, '0'))"
+
+
 async def _auth(conn: asyncpg.Connection, t: Target) -> None:
     tx = conn.transaction()
     await tx.start()
@@ -100,7 +105,7 @@ async def prepare(url: str, target: Target) -> None:
         await conn.execute(
             "INSERT INTO payment_intents (id, merchant_id, amount, currency, status, capture_method, "
             "amount_capturable, amount_received, amount_refunded, client_secret, version, created_at, updated_at) "
-            "SELECT 'pi_bl' || lpad(n::text, 22, '0'), $1, 2000, 'usd', 'CREATED', 'AUTOMATIC', 0, 0, 0, "
+            f"SELECT {baseline_intent_sql('n')}, $1, 2000, 'usd', 'CREATED', 'AUTOMATIC', 0, 0, 0, "
             "'pi_secret_bl', 1, now(), now() "
             "FROM generate_series(0, $2 - 1) AS n ON CONFLICT DO NOTHING",
             target.merchant_id,

@@ -70,7 +70,7 @@ def script(scenario: str, t: baseline.Target, auth: bool) -> str:
 def _token(token: str, n: int, given: dict[str, str]) -> str:
     """A pgbench expression as long as `token` (an id or the key), unique per transaction."""
     if given.get("intent") == token:
-        return "('pi_bl' || lpad(:i::text, 22, '0'))"  # baseline.baseline_intent
+        return baseline.baseline_intent_sql(":i")
     prefix, _, rest = token.partition("_") if recorded.is_id(token) else ("", "", token)
     unique = f"lpad({_UNIQUE} || 'x{n}', {len(rest)}, '0')"
     return f"('{prefix}_' || {unique})" if prefix else f"({unique})"

@@ -82,11 +82,9 @@ class Script:
 
     def fresh(self, **given: str) -> dict[str, str]:
         """New values for every token, the same length; `given` names the caller's ones."""
-        values = {}
+        values = {self.given[role]: value for role, value in given.items()}
         for token in self.tokens:
-            role = next((name for name, recorded in self.given.items() if recorded == token), None)
-            if role is not None and role in given:
-                values[token] = given[role]
+            if token in values:
                 continue
             prefix, _, rest = token.partition("_") if is_id(token) else ("", "", token)
             # Unique, not secret: random.choices costs one call where secrets.choice costs one per character.

@@ -111,6 +111,8 @@ async def test_a_replayed_create_writes_what_the_gateways_create_writes(rec: Rec
 
 async def test_a_replayed_payment_succeeds_the_intent_it_is_given(rec: Recorded) -> None:
     intent = baseline.baseline_intent(7)
+    # prepare's rows and pgbench's picks spell the same id in SQL.
+    assert await rec.conn.fetchval(f"SELECT {baseline.baseline_intent_sql('3 + 4')}") == intent
     await rec.conn.execute(
         "INSERT INTO payment_intents (id, merchant_id, amount, currency, status, capture_method, amount_capturable, "
         "amount_received, amount_refunded, client_secret, version, created_at, updated_at) "
