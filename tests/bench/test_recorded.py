@@ -60,12 +60,12 @@ def _shape(sql: str) -> str:
 async def test_each_request_is_the_gateways_transaction(rec: Recorded) -> None:
     scripts = rec.target.scripts
     # BEGIN, the key's claim, the held writes as one statement, COMMIT: as PostgreSQL logs the gateway's.
-    assert [_shape(s.sql) for s in scripts["a"].statements] == ["BEGIN;", "INSERT", "WITH", "COMMIT;"]
+    assert [_shape(s.sql) for s in scripts["a"].statements] == ["BEGIN", "INSERT", "WITH", "COMMIT"]
     assert [_shape(s.sql) for s in scripts["b"].statements] == [
-        *["BEGIN;", "INSERT", "SELECT", "WITH", "COMMIT;"],
-        *["BEGIN;", "INSERT", "SELECT", "WITH", "COMMIT;"],
+        *["BEGIN", "INSERT", "SELECT", "WITH", "COMMIT"],
+        *["BEGIN", "INSERT", "SELECT", "WITH", "COMMIT"],
     ]
-    assert [_shape(s.sql) for s in scripts["e"].statements] == ["BEGIN;", "SELECT", "ROLLBACK;"]
+    assert [_shape(s.sql) for s in scripts["e"].statements] == ["BEGIN", "SELECT", "ROLLBACK"]
     assert [s.statement_count for s in scripts.values()] == [baseline.STATEMENTS[k] for k in "abe"]
 
 

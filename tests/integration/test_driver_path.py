@@ -150,6 +150,30 @@ async def test_a_driver_only_commit_is_seen_and_its_connection_reused(
         assert (await fetch_one(uow.session, _PID, {})).pid == first
 
 
+async def test_a_failed_driver_only_unit_of_work_pools_its_connection_idle(
+    sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    """SQLAlchemy's adapter never sees a driver-only transaction, so the pool's own rollback on
+    return would not end it: the unit of work rolls back itself, and the next user of the same
+    backend starts outside any transaction, with nothing of the failed one left."""
+    scope, key = "driver-test", uuid.uuid4().hex
+    with pytest.raises(ZeroDivisionError):
+        async with UnitOfWork(sessions, driver_only=True) as uow:
+            assert await _claim(uow, scope, key)
+            first = (await fetch_one(uow.session, _PID, {})).pid
+            1 / 0  # noqa: B018 - any failure inside the unit of work
+    async with UnitOfWork(sessions, driver_only=True) as uow:  # LIFO: the same pooled backend
+        assert (await fetch_one(uow.session, _PID, {})).pid == first
+        assert await _claim(uow, scope, key)  # the failed claim was rolled back
+        await uow.rollback()
+    pooled = await sessions.kw["bind"].raw_connection()
+    try:
+        assert not pooled.dbapi_connection.driver_connection.is_in_transaction()
+    finally:
+        pooled.close()
+    assert not await _committed(database_url, scope, key)
+
+
 async def test_nothing_runs_after_a_driver_only_commit(
     sessions: async_sessionmaker[AsyncSession], database_url: str
 ) -> None:

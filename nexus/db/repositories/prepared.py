@@ -15,7 +15,7 @@ import asyncio
 import re
 from collections import namedtuple
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 
 import asyncpg
 from sqlalchemy import Executable, event
@@ -34,6 +34,8 @@ _DRIVER_ONLY = "nexus.driver_only"
 # Writes of a driver-only unit of work not sent yet (see `write`).
 _PENDING = "nexus.pending_writes"
 T = TypeVar("T")
+# An ORM unit of work's session, or a driver-only one's (DriverSession, below).
+AnySession = Union[AsyncSession, "DriverSession"]
 
 
 class _Form:
@@ -100,7 +102,7 @@ class Prepared:
         self.statement = statement
         self._forms: dict[tuple[str, ...], _Form] = {}
 
-    def form(self, session: AsyncSession, params: Mapping[str, Any]) -> _Form:
+    def form(self, session: AnySession, params: Mapping[str, Any]) -> _Form:
         keys = tuple(params)
         form = self._forms.get(keys)
         if form is None:
@@ -112,7 +114,7 @@ class Prepared:
         return form
 
 
-async def _driver(session: AsyncSession) -> asyncpg.Connection:
+async def _driver(session: AnySession) -> asyncpg.Connection:
     """The asyncpg connection of the session's transaction, which is begun if it is not yet."""
     driver = session.info.get(_DRIVER)
     if driver is not None:
@@ -127,7 +129,7 @@ async def _driver(session: AsyncSession) -> asyncpg.Connection:
     return driver  # type: ignore[no-any-return]
 
 
-async def _guarded(session: AsyncSession, driver: asyncpg.Connection, sql: str, operation: Awaitable[T]) -> T:
+async def _guarded(session: AnySession, driver: asyncpg.Connection, sql: str, operation: Awaitable[T]) -> T:
     """What SQLAlchemy does around a statement that fails: a connection whose state is
     unknown (closed, interrupted mid-protocol) is invalidated, never pooled again, and
     reported as such (SERVICE_UNAVAILABLE, retryable), while an error PostgreSQL answered
@@ -148,7 +150,7 @@ async def _guarded(session: AsyncSession, driver: asyncpg.Connection, sql: str, 
         raise  # a client-side bug (e.g. a parameter of the wrong type): not the database's state
 
 
-async def _invalidate(session: AsyncSession) -> None:
+async def _invalidate(session: AnySession) -> None:
     session.info.pop(_DRIVER, None)
     session.info.pop(_PENDING, None)
     if session.info.get(_DRIVER_ONLY):
@@ -160,59 +162,69 @@ async def _invalidate(session: AsyncSession) -> None:
     await connection.invalidate()
 
 
-async def begin_driver_only(session: AsyncSession) -> None:
-    """Begin the session's transaction on a pooled connection's driver, with no ORM Session
-    transaction: what SQLAlchemy's session adds around it cost 0.13 ms of CPU per transaction
-    (0.21 vs 0.08 ms for BEGIN, one statement, COMMIT). Every statement of such a unit of work
-    must be Prepared; an ORM one raises (`_refuse_orm`) instead of running on another connection."""
-    engine = session.bind
-    assert isinstance(engine, AsyncEngine), "sessions are bound to the engine"
-    session.info[_DRIVER_ONLY] = True
-    pooled = await engine.raw_connection()
+class DriverSession:
+    """What a driver-only unit of work's repositories hold instead of an AsyncSession.
+
+    Why: such a unit of work is a pooled connection and a transaction on its driver, nothing
+    more. An AsyncSession (and its sync Session), SQLAlchemy's adapter's transaction object and
+    the pool's reset on return were ~0.05 ms of CPU per unit of work on top of the driver's own
+    BEGIN/COMMIT (bench/README.md). Any ORM use raises: it would run on another connection,
+    outside the unit of work's transaction.
+    """
+
+    __slots__ = ("bind", "info")
+
+    def __init__(self, bind: AsyncEngine) -> None:
+        self.bind = bind
+        self.info: dict[str, Any] = {_DRIVER_ONLY: True}
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(
+            "UnitOfWork(driver_only=True) runs Prepared statements only: this ORM use "
+            f"(session.{name}) would run on another connection, outside the unit of work's transaction"
+        )
+
+
+async def begin_driver_only(session: DriverSession) -> None:
+    """Begin the transaction on a pooled connection's driver (see DriverSession)."""
+    pooled = await session.bind.raw_connection()
     session.info[_POOLED] = pooled
-    adapted = pooled.dbapi_connection
-    driver = adapted.driver_connection  # type: ignore[union-attr]
-    # Through SQLAlchemy's adapter, so it knows the connection is in a transaction (as _driver does).
-    await _guarded(session, driver, "BEGIN", adapted._start_transaction())  # type: ignore[union-attr]
+    driver = pooled.dbapi_connection.driver_connection  # type: ignore[union-attr]
+    await _guarded(session, driver, "BEGIN", driver.execute("BEGIN"))
     session.info[_DRIVER] = driver
 
 
-async def commit_driver_only(session: AsyncSession) -> None:
+async def commit_driver_only(session: DriverSession) -> None:
     if session.info.get(_DRIVER) is None:
         raise RuntimeError("this driver-only unit of work has no transaction left to commit")
     await _flush(session)
-    driver = session.info.pop(_DRIVER)
-    adapted = session.info[_POOLED].dbapi_connection
     # The driver is forgotten first: a statement after the commit must not run outside a
-    # transaction (it reaches _driver, then the session, and _refuse_orm stops it).
-    await _guarded(session, driver, "COMMIT", adapted._call_and_discard(adapted._transaction.commit))
+    # transaction (it reaches _driver, and the DriverSession refuses it).
+    driver = session.info.pop(_DRIVER)
+    await _guarded(session, driver, "COMMIT", driver.execute("COMMIT"))
 
 
-async def end_driver_only(session: AsyncSession) -> None:
+async def end_driver_only(session: DriverSession) -> None:
     """Roll back what was not committed and give the connection back to the pool (if it is
     still fit for it: one left in an unknown state was invalidated instead)."""
+    pooled = session.info.get(_POOLED)
     try:
-        pooled = session.info.get(_POOLED)
-        if pooled is not None and pooled.dbapi_connection._transaction is not None:
-            adapted = pooled.dbapi_connection
-            await _guarded(
-                session, session.info[_DRIVER], "ROLLBACK", adapted._call_and_discard(adapted._transaction.rollback)
-            )
+        # The protocol's own transaction status (from ReadyForQuery), whatever happened before.
+        if pooled is not None and pooled.dbapi_connection.driver_connection.is_in_transaction():
+            driver = pooled.dbapi_connection.driver_connection
+            await _guarded(session, driver, "ROLLBACK", driver.execute("ROLLBACK"))
     finally:
         session.info.pop(_DRIVER, None)
         session.info.pop(_PENDING, None)  # held writes of a unit of work that did not commit
-        pooled = session.info.pop(_POOLED, None)
+        pooled = session.info.pop(_POOLED, None)  # None if it was invalidated
         if pooled is not None:
-            pooled.close()  # no transaction left on it: the pool's reset has nothing to do
-
-
-@event.listens_for(Session, "after_begin")
-def _refuse_orm(session: Session, transaction: Any, connection: Any) -> None:
-    if session.info.get(_DRIVER_ONLY):
-        raise RuntimeError(
-            "UnitOfWork(driver_only=True) runs Prepared statements only: this ORM statement would "
-            "run on another connection, outside the unit of work's transaction"
-        )
+            if pooled.dbapi_connection.driver_connection.is_in_transaction():
+                # The ROLLBACK failed or never ran (cancelled): the pool's own reset would not
+                # know of this transaction (SQLAlchemy's adapter never began it), so never pool it.
+                pooled.invalidate()
+            else:
+                # Idle: the pool's rollback-on-return would be one more call for nothing.
+                pooled._close_special(transaction_reset=True)
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -221,7 +233,7 @@ def _forget_driver(session: Session, transaction: Any) -> None:
     session.info.pop(_DRIVER, None)
 
 
-async def fetch(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]:
+async def fetch(session: AnySession, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]:
     driver = await _driver(session)
     if _PENDING in session.info:
         await _flush(session)
@@ -229,12 +241,12 @@ async def fetch(session: AsyncSession, prepared: Prepared, params: Mapping[str, 
     return form.rows(await _guarded(session, driver, form.sql, driver.fetch(form.sql, *form.args(params))))
 
 
-async def fetch_one(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> Any | None:
+async def fetch_one(session: AnySession, prepared: Prepared, params: Mapping[str, Any]) -> Any | None:
     rows = await fetch(session, prepared, params)
     return rows[0] if rows else None
 
 
-async def execute(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> int:
+async def execute(session: AnySession, prepared: Prepared, params: Mapping[str, Any]) -> int:
     """Run a statement that returns no rows; returns how many rows it changed."""
     driver = await _driver(session)
     if _PENDING in session.info:
@@ -246,7 +258,7 @@ async def execute(session: AsyncSession, prepared: Prepared, params: Mapping[str
     return int(tail) if tail.isdigit() else 0
 
 
-async def write(session: AsyncSession, prepared: Prepared, params: Mapping[str, Any]) -> None:
+async def write(session: AnySession, prepared: Prepared, params: Mapping[str, Any]) -> None:
     """An INSERT or UPDATE whose outcome no caller reads. In a driver-only unit of work it is
     held back and sent together with the other held writes, as one statement, just before
     the next statement or the commit: a payment's phase then costs one round trip for all its
@@ -296,7 +308,7 @@ def _combined_sql(forms: tuple[_Form, ...]) -> str:
     return sql
 
 
-async def _flush(session: AsyncSession) -> None:
+async def _flush(session: AnySession) -> None:
     pending: list[tuple[_Form, list[Any]]] | None = session.info.pop(_PENDING, None)
     if not pending:
         return
