@@ -269,7 +269,7 @@ async def write(session: AnySession, prepared: Prepared, params: Mapping[str, An
         await execute(session, prepared, params)
         return
     if _DRIVER not in session.info:
-        await _driver(session)  # after the commit: refused (_refuse_orm) rather than held forever
+        await _driver(session)  # after the commit: refused (by the DriverSession) rather than held forever
     form = prepared.form(session, params)
     if form.table is None:
         raise TypeError("write() is for INSERT and UPDATE statements")
