@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.api.flows import create_intent, process_intent
-from tests.conftest import ROOT, ServerProcess
+from tests.conftest import LOG_DIR, ROOT, ServerProcess
 from tests.webhooks.conftest import HOOK_ENV, new_database, signup
 from tests.webhooks.flows import create_endpoint, deliveries, events, name, wait_until
 from tests.webhooks.receiver import Answer, Receiver
@@ -35,7 +35,7 @@ class WorkerProcess:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
-        self.log_path = Path(tempfile.mkstemp(prefix="nexus-worker-", suffix=".log")[1])
+        self.log_path = Path(tempfile.mkstemp(prefix="nexus-worker-", suffix=".log", dir=LOG_DIR)[1])
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> WorkerProcess:
