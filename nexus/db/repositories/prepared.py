@@ -4,9 +4,10 @@ Every create and payment sends these. SQLAlchemy still builds and compiles them,
 per set of parameter names; what is skipped per execution is its cache-key lookup,
 execution context, greenlet hop and result wrapping: measured 0.088 -> 0.033 ms of
 client CPU per statement. Same SQL text, same parameters (SQLAlchemy's own bind
-processors, e.g. JSON), same transaction: the session begins it exactly as its
-asyncpg adapter would, and commits or rolls it back as usual. A failure that leaves
-the connection in an unknown state invalidates it, as SQLAlchemy does for its own.
+processors, e.g. JSON), same transaction, committed or rolled back as usual: an ORM
+session's is begun by its asyncpg adapter as SQLAlchemy would, a driver-only unit of
+work's (DriverSession) by BEGIN on the driver. A failure that leaves the connection in
+an unknown state invalidates it, as SQLAlchemy does for its own.
 """
 
 from __future__ import annotations
@@ -23,14 +24,11 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
 # Where a session keeps the driver connection of its current transaction.
 _DRIVER = "nexus.driver"
-# A driver-only session (UnitOfWork(driver_only=True)): the pooled connection its transaction
-# runs on, and the flag that makes any ORM use of it an error instead of another transaction.
-_POOLED = "nexus.pooled"
-_DRIVER_ONLY = "nexus.driver_only"
 # Writes of a driver-only unit of work not sent yet (see `write`).
 _PENDING = "nexus.pending_writes"
 T = TypeVar("T")
@@ -140,7 +138,7 @@ async def _guarded(session: AnySession, driver: asyncpg.Connection, sql: str, op
         await _invalidate(session)  # cancelled mid-operation: the protocol state is unknown
         raise
     except Exception as error:
-        # SQLAlchemy's adapter raises its own class `from` asyncpg's (BEGIN goes through it).
+        # SQLAlchemy's adapter raises its own class `from` asyncpg's (an ORM session's BEGIN goes through it).
         cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
         if isinstance(cause, asyncpg.PostgresError) and not driver.is_closed():
             raise
@@ -153,8 +151,8 @@ async def _guarded(session: AnySession, driver: asyncpg.Connection, sql: str, op
 async def _invalidate(session: AnySession) -> None:
     session.info.pop(_DRIVER, None)
     session.info.pop(_PENDING, None)
-    if session.info.get(_DRIVER_ONLY):
-        pooled = session.info.pop(_POOLED, None)
+    if isinstance(session, DriverSession):
+        pooled, session.pooled = session.pooled, None
         if pooled is not None:
             pooled.invalidate()  # closed for good, never back in the pool
         return
@@ -172,11 +170,14 @@ class DriverSession:
     outside the unit of work's transaction.
     """
 
-    __slots__ = ("bind", "info")
+    __slots__ = ("bind", "info", "pooled")
 
     def __init__(self, bind: AsyncEngine) -> None:
         self.bind = bind
-        self.info: dict[str, Any] = {_DRIVER_ONLY: True}
+        self.info: dict[str, Any] = {}
+        # The pooled connection the transaction runs on; None before BEGIN and once given back
+        # (or invalidated).
+        self.pooled: PoolProxiedConnection | None = None
 
     def __getattr__(self, name: str) -> Any:
         raise RuntimeError(
@@ -187,8 +188,7 @@ class DriverSession:
 
 async def begin_driver_only(session: DriverSession) -> None:
     """Begin the transaction on a pooled connection's driver (see DriverSession)."""
-    pooled = await session.bind.raw_connection()
-    session.info[_POOLED] = pooled
+    pooled = session.pooled = await session.bind.raw_connection()
     driver = pooled.dbapi_connection.driver_connection  # type: ignore[union-attr]
     await _guarded(session, driver, "BEGIN", driver.execute("BEGIN"))
     session.info[_DRIVER] = driver
@@ -207,18 +207,19 @@ async def commit_driver_only(session: DriverSession) -> None:
 async def end_driver_only(session: DriverSession) -> None:
     """Roll back what was not committed and give the connection back to the pool (if it is
     still fit for it: one left in an unknown state was invalidated instead)."""
-    pooled = session.info.get(_POOLED)
+    pooled = session.pooled
+    driver = None if pooled is None else pooled.dbapi_connection.driver_connection  # type: ignore[union-attr]
     try:
         # The protocol's own transaction status (from ReadyForQuery), whatever happened before.
-        if pooled is not None and pooled.dbapi_connection.driver_connection.is_in_transaction():
-            driver = pooled.dbapi_connection.driver_connection
+        if driver is not None and driver.is_in_transaction():
             await _guarded(session, driver, "ROLLBACK", driver.execute("ROLLBACK"))
     finally:
         session.info.pop(_DRIVER, None)
         session.info.pop(_PENDING, None)  # held writes of a unit of work that did not commit
-        pooled = session.info.pop(_POOLED, None)  # None if it was invalidated
+        pooled, session.pooled = session.pooled, None  # None if it was invalidated
         if pooled is not None:
-            if pooled.dbapi_connection.driver_connection.is_in_transaction():
+            assert driver is not None, "a connection still held is the one the driver was read from"
+            if driver.is_in_transaction():
                 # The ROLLBACK failed or never ran (cancelled): the pool's own reset would not
                 # know of this transaction (SQLAlchemy's adapter never began it), so never pool it.
                 pooled.invalidate()
@@ -265,7 +266,7 @@ async def write(session: AnySession, prepared: Prepared, params: Mapping[str, An
     writes instead of one each. Same transaction, same order relative to reads; errors surface
     at that next statement or the commit, which the caller awaits. Two writes to one table are
     never sent together (a combined statement runs its parts in no defined order)."""
-    if not session.info.get(_DRIVER_ONLY):
+    if not isinstance(session, DriverSession):
         await execute(session, prepared, params)
         return
     if _DRIVER not in session.info:
