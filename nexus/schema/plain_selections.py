@@ -8,19 +8,22 @@ one-line computed property plus a scalar's serializer; a page of 50 intents is ~
 
 A *plain* field, decided once per (object type, field node) from the document alone: a field
 with no arguments, no directive and no extension whose value is either `__typename`, an
-attribute of the source, or what a synchronous resolver taking only `self` returns (a computed
-property, like `PaymentIntent.amount`); of a leaf type, or of an object type whose own
-selection set is plain (no fragment, no directive, no response key twice; graphql-core merges
-those), or a list of those, any of them non-null. An object type's `is_type_of` (Strawberry's
-isinstance check for types with interfaces) is called as graphql-core calls it.
+attribute of the source, what a synchronous resolver taking only `self` returns (a computed
+property, like `PaymentIntent.amount`), or what the field's shortcut returns (`SHORTCUT`: a
+resolver that needs `info` or awaits, with a synchronous answer for the objects that already
+hold it, like `PaymentIntent.clientSecret` in createPaymentIntent's payload); of a leaf type,
+or of an object type whose own selection set is plain (no fragment, no directive, no response
+key twice; graphql-core merges those), or a list of those, any of them non-null. An object
+type's `is_type_of` (Strawberry's isinstance check for types with interfaces) is called as
+graphql-core calls it.
 
-Resolving and completing a plain field is only attribute reads, computed properties and
-serializers: it changes nothing (a resolver given neither `info` nor arguments can only
-compute from its object). So when anything is not as expected (a null in a non-null
-position, a value that is not a list, a serializer that refuses, anything awaitable, any
-exception: the completion raises), the execution context gives up on it and graphql-core
-executes the same field from the start, with its own errors and null propagation. The
-response is therefore always what graphql-core alone would have produced.
+Resolving and completing a plain field is only attribute reads, computed properties, shortcuts
+and serializers: it changes nothing (a resolver given neither `info` nor arguments can only
+compute from its object, and a shortcut must not). So when anything is not as expected (a null
+in a non-null position, a value that is not a list, a serializer that refuses, anything
+awaitable, any exception: the completion raises), the execution context gives up on it and
+graphql-core executes the same field from the start, with its own errors and null propagation.
+The response is therefore always what graphql-core alone would have produced.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ from graphql import (
 )
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
+# Metadata key of a Strawberry field's shortcut: source → the value its resolver would give, or
+# GiveUp where only the resolver can tell. A shortcut must change nothing and may not need
+# `info`: it stands for the resolver on the plain path only.
+SHORTCUT: Final = "nexus.plain_shortcut"
 # Completions are kept per (object type, field node); documents come from bounded caches (512 texts
 # each in the parser cache and the direct path), so 4,096 nodes is ample; beyond it the table
 # starts over rather than tracking recency on every lookup.
@@ -155,7 +162,12 @@ def _resolver(field: GraphQLField) -> Callable[[Any], Any] | None:
     the field needs more (info, arguments, an extension, awaiting) than its object."""
     definition = field.extensions.get("strawberry-definition")
     resolve = field.resolve
-    if resolve is None or definition is None or definition.extensions or definition.is_async:
+    if resolve is None or definition is None or definition.extensions:
+        return None
+    shortcut: Callable[[Any], Any] | None = definition.metadata.get(SHORTCUT)
+    if shortcut is not None:
+        return None if definition.arguments else shortcut
+    if definition.is_async:
         return None
     resolver = definition.base_resolver
     if resolver is None:  # Strawberry's basic field: the attribute, read by its default resolver

@@ -80,11 +80,32 @@ class Holder:
     data: JSON | None
 
 
+def _cleared(vault: Vault) -> str:
+    if vault.cleared is None:
+        raise plain_selections.GiveUp
+    return vault.cleared
+
+
+@strawberry.type
+class Vault:
+    name: str
+    cleared: strawberry.Private[str | None] = None
+
+    @strawberry.field(metadata={plain_selections.SHORTCUT: _cleared})
+    async def secret(self, info: Info) -> str | None:
+        info.context["resolved"] = info.context.get("resolved", 0) + 1
+        return info.context.get("secret")  # type: ignore[no-any-return]
+
+
 @strawberry.type
 class Query:
     @strawberry.field
     def holder(self, info: Info) -> Holder | None:
         return info.context["holder"]  # type: ignore[no-any-return]
+
+    @strawberry.field
+    def vault(self, info: Info) -> Vault | None:
+        return info.context.get("vault")  # type: ignore[no-any-return]
 
     @strawberry.field
     def must_holder(self, info: Info) -> Holder:
@@ -272,6 +293,38 @@ def test_a_value_a_plan_gives_up_on_is_executed_the_general_way() -> None:
     assert Counting.general == 2  # holder, then must
 
 
+VAULT = "{ vault { name secret } }"
+
+
+def test_a_shortcut_answers_for_its_resolver_when_it_can() -> None:
+    Counting.general = 0
+    context = {"vault": Vault(name="v", cleared="s3"), "secret": "s3"}
+    result = execute(SCHEMA, parse(VAULT), context_value=context, executor_class=Counting)
+    assert isinstance(result, ExecutionResult)  # nothing awaited: the resolver never ran
+    assert result.data == {"vault": {"name": "v", "secret": "s3"}} and not result.errors
+    assert Counting.general == 1 and "resolved" not in context  # only the root field
+
+
+async def _vault(executor: type[StrawberryGraphQLCoreExecutionContext], cleared: str | None) -> tuple[Any, Any, int]:
+    context = {"vault": Vault(name="v", cleared=cleared), "secret": "from the resolver"}
+    outcome = execute(SCHEMA, parse(VAULT), context_value=context, executor_class=executor)
+    assert not isinstance(outcome, ExecutionResult)  # the async resolver ran
+    result = await outcome
+    return result.data, result.errors, context["resolved"]
+
+
+async def test_a_shortcut_that_gives_up_leaves_the_field_to_its_resolver() -> None:
+    ours, theirs = await _vault(ExecutionContext, None), await _vault(StrawberryGraphQLCoreExecutionContext, None)
+    assert ours == theirs == ({"vault": {"name": "v", "secret": "from the resolver"}}, None, 1)
+
+
+async def test_a_shortcut_stands_for_its_resolver_on_the_plain_path_only() -> None:
+    # Strawberry's own execution (and so any document graphql-core executes the general way)
+    # calls the resolver.
+    theirs = await _vault(StrawberryGraphQLCoreExecutionContext, "cleared")
+    assert theirs == ({"vault": {"name": "v", "secret": "from the resolver"}}, None, 1)
+
+
 def _not_plain(document: str) -> set[str]:
     """The fields of one of the product's documents that graphql-core executes the general way."""
     schema = build_schema()._schema
@@ -298,8 +351,9 @@ def _not_plain(document: str) -> set[str]:
 @pytest.mark.parametrize(
     ("name", "general"),
     [
-        # clientSecret is async (it may read the database): its intent's other fields stay plain
-        ("CREATE", {"createPaymentIntent", "paymentIntent", "clientSecret"}),
+        # clientSecret's resolver is async (it may read the database); its shortcut answers in
+        # the create's payload, which carries the secret cleared for its caller
+        ("CREATE", {"createPaymentIntent"}),
         ("PROCESS", {"processPaymentIntent"}),
         ("LIST", {"paymentIntents"}),
     ],

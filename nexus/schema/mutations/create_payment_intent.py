@@ -50,7 +50,9 @@ async def create_payment_intent(
         if result.client_secret:
             result.intent.client_secret = result.client_secret
         return PaymentIntentPayload(
-            payment_intent=PaymentIntent.from_domain(result.intent),
+            # The caller is the merchant's secret key (require_secret): clientSecret's resolver
+            # would show it the secret, so the payload carries it cleared.
+            payment_intent=PaymentIntent.from_domain(result.intent, cleared_client_secret=result.client_secret),
             user_errors=[],
             idempotent_replayed=result.replayed,
         )

@@ -17,6 +17,7 @@ from nexus.domain.status import CaptureMethod as DomainCaptureMethod
 from nexus.domain.status import PaymentIntentStatus as DomainStatus
 from nexus.domain.status import RiskLevel as DomainRiskLevel
 from nexus.schema.context import Context
+from nexus.schema.plain_selections import SHORTCUT, GiveUp
 from nexus.schema.types.node import Node
 from nexus.schema.types.pagination import PageInfo
 
@@ -86,13 +87,24 @@ class Refund(Node):
         )
 
 
+def _cleared_client_secret(intent: PaymentIntent) -> str:
+    """clientSecret on the plain path: the secret already cleared for this response's caller."""
+    if intent.cleared_client_secret is None:
+        raise GiveUp  # the resolver decides, from the principal and the row
+    return intent.cleared_client_secret
+
+
 @strawberry.type
 class PaymentIntent(Node):
     pi: strawberry.Private[DomainIntent]
+    # Set only by a mutation whose caller the resolver below would show the secret to (the
+    # intent's merchant's secret key), so plain_selections can answer without `info` and
+    # without awaiting: ~20 µs of a create's CPU through graphql-core's general path.
+    cleared_client_secret: strawberry.Private[str | None] = None
 
     @classmethod
-    def from_domain(cls, pi: DomainIntent) -> PaymentIntent:
-        return cls(id=strawberry.ID(pi.id), pi=pi)
+    def from_domain(cls, pi: DomainIntent, *, cleared_client_secret: str | None = None) -> PaymentIntent:
+        return cls(id=strawberry.ID(pi.id), pi=pi, cleared_client_secret=cleared_client_secret)
 
     @strawberry.field
     def amount(self) -> int:
@@ -122,7 +134,10 @@ class PaymentIntent(Node):
     def amount_refunded(self) -> int:
         return self.pi.amount_refunded
 
-    @strawberry.field(description="Only shown to the secret key; hand it to your frontend.")  # type: ignore[untyped-decorator]
+    @strawberry.field(  # type: ignore[untyped-decorator]
+        description="Only shown to the secret key; hand it to your frontend.",
+        metadata={SHORTCUT: _cleared_client_secret},
+    )
     async def client_secret(self, info: Info[Context, None]) -> str | None:
         principal = await info.context.principal()
         if not principal.is_secret or principal.merchant_id != self.pi.merchant_id:
