@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nexus.domain.errors import InvalidInput
 from nexus.domain.idempotency import (
@@ -170,3 +173,67 @@ def test_enums_dates_decimals_and_lists_are_fingerprinted() -> None:
 def test_unknown_types_are_refused_rather_than_guessed() -> None:
     with pytest.raises(TypeError, match="object"):
         request_fingerprint("op", {"thing": object()})
+
+
+def reference_fingerprint(operation: str, arguments: dict[str, Any]) -> str:
+    """request_fingerprint as it was written before orjson: every stored key was made this way."""
+    from nexus.domain.idempotency import _json_default, _redacted
+
+    canonical = json.dumps(
+        {"operation": operation, "arguments": _redacted(arguments, b"")},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=_json_default,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# Every character but lone surrogates (no UTF-8 for them: both ways refuse them alike, below).
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),  # beyond orjson's 64 bits too
+    st.floats(allow_nan=True, allow_infinity=True),
+    TEXT,
+    st.sampled_from([Color.RED, date(2026, 1, 2), NOW, Decimal("1.50")]),
+)
+VALUES = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4), max_leaves=20
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(arguments=st.dictionaries(TEXT, VALUES, max_size=6))
+def test_fingerprints_are_the_ones_json_dumps_made(arguments: dict[str, Any]) -> None:
+    assert request_fingerprint("op", arguments) == reference_fingerprint("op", arguments)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [1e16, 1e-7, 5e-324, 1.7976931348623157e308, -0.0, float("nan"), float("inf"), 2**64, -(2**63) - 1, 2**63 - 1],
+)
+def test_numbers_orjson_and_json_dumps_could_spell_apart_are_spelled_as_before(value: Any) -> None:
+    arguments = {"amount": value, "nested": [{"x": value}]}
+    assert request_fingerprint("op", arguments) == reference_fingerprint("op", arguments)
+
+
+def test_characters_are_escaped_and_keys_sorted_as_before() -> None:
+    every = "".join(map(chr, range(0x250))) + "\u2028\u2029\U0001f600\ufeff"
+    arguments = {every: every, "\U0001f600": 1, "\uffff": 2, "a": {"é": 3, "e": 4}}
+    assert request_fingerprint("op", arguments) == reference_fingerprint("op", arguments)
+
+
+def test_deep_nesting_is_fingerprinted_as_before() -> None:
+    deep: Any = "x"
+    for _ in range(300):  # deeper than orjson writes
+        deep = [deep]
+    assert request_fingerprint("op", {"deep": deep}) == reference_fingerprint("op", {"deep": deep})
+
+
+def test_a_lone_surrogate_is_refused_as_before() -> None:
+    with pytest.raises(UnicodeEncodeError):
+        reference_fingerprint("op", {"description": "\ud800"})
+    with pytest.raises(UnicodeEncodeError):
+        request_fingerprint("op", {"description": "\ud800"})
