@@ -10,7 +10,9 @@ The helpers here reach the executor through a weak reference, so reference count
 the whole operation when it ends. The executor is alive whenever a resolver can call them:
 the running operation holds it.
 
-It also resolves and completes plain fields by their plans (nexus/schema/plain_selections.py).
+It also resolves and completes plain fields by their plans (nexus/schema/plain_selections.py),
+and completes by its plan a plain value below a field that is not plain itself (a mutation's
+payload below its resolver, which takes arguments and `info`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import weakref
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from graphql import GraphQLObjectType
+from graphql import GraphQLObjectType, GraphQLOutputType, GraphQLResolveInfo
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from graphql.type.definition import GraphQLResolveInfoHelpers
@@ -62,6 +64,29 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     except Exception:  # noqa: S110 - executed the general way below, errors and all
                         pass
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """A resolved value whose type and selection are plain is completed by its plan (a
+        mutation's payload, below a resolver that is not plain); if the plan gives up on it,
+        graphql-core completes it the general way."""
+        if self.middleware_manager is None and len(field_details_list) == 1:
+            details = field_details_list[0]
+            if details.defer_usage is None and details.fragment_variable_values is None:
+                complete = self.plain_selections.value(return_type, details.node)
+                if complete is not None:
+                    try:
+                        return complete(result)
+                    except Exception:  # noqa: S110 - completed the general way below, errors and all
+                        pass
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
 
 def _alive(executor: weakref.ref[ExecutionContext]) -> ExecutionContext:

@@ -84,6 +84,8 @@ class PlainSelections:
         # id(node) → (node, parent type, completion). The node is held so its id cannot be
         # reused while the entry exists, and is compared on lookup.
         self._fields: dict[int, tuple[FieldNode, GraphQLObjectType, Complete | None]] = {}
+        # (id(node), id(type)) → (node, type, completion): values of a type, selected by a node.
+        self._values: dict[tuple[int, int], tuple[FieldNode, GraphQLOutputType, Complete | None]] = {}
 
     def field(self, parent_type: GraphQLObjectType, node: FieldNode) -> Complete | None:
         """source → the field's completed value, if the field is plain."""
@@ -94,6 +96,19 @@ class PlainSelections:
         if len(self._fields) >= self.max_plans:
             self._fields.clear()
         self._fields[id(node)] = (node, parent_type, built)
+        return built
+
+    def value(self, output_type: GraphQLOutputType, node: FieldNode) -> Complete | None:
+        """resolved value → its completion, if values of this type selected by this node are plain
+        (whatever the field's resolver: the value is already resolved)."""
+        key = (id(node), id(output_type))
+        entry = self._values.get(key)
+        if entry is not None and entry[0] is node and entry[1] is output_type:
+            return entry[2]
+        built = None if node.directives else self._value(output_type, node)
+        if len(self._values) >= self.max_plans:
+            self._values.clear()
+        self._values[key] = (node, output_type, built)
         return built
 
     def _object_plan(self, object_type: GraphQLObjectType, node: FieldNode) -> ObjectPlan | None:

@@ -293,6 +293,27 @@ def test_a_value_a_plan_gives_up_on_is_executed_the_general_way() -> None:
     assert Counting.general == 2  # holder, then must
 
 
+class CountingObjects(ExecutionContext):
+    """Counts the objects graphql-core completes the general way."""
+
+    objects = 0
+
+    def complete_object_value(self, *args: Any, **kwargs: Any) -> Any:
+        CountingObjects.objects += 1
+        return super().complete_object_value(*args, **kwargs)
+
+
+def test_a_plain_value_below_a_resolver_that_is_not_plain_is_completed_by_its_plan() -> None:
+    CountingObjects.objects = 0
+    data, errors = run(PLAIN[0], good_holder(), CountingObjects)  # `holder` takes info
+    assert data and not errors
+    assert CountingObjects.objects == 0
+    holder = good_holder()
+    holder.must = None  # type: ignore[assignment]
+    assert run(PLAIN[0], holder, CountingObjects)[0] == {"holder": None}
+    assert CountingObjects.objects == 1  # the holder, the general way, which then gave up on `must`
+
+
 VAULT = "{ vault { name secret } }"
 
 
