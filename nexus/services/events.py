@@ -18,9 +18,14 @@ async def record_intent_events(
     pi: PaymentIntent,
     idempotency_key: str | None,
     refund: RefundRecord | None = None,
+    *,
+    snapshot: dict[str, Any] | None = None,
 ) -> list[str]:
-    """Write one event per type the intent recorded; returns their ids."""
-    snapshot = intent_record(pi)
+    """Write one event per type the intent recorded; returns their ids.
+
+    `snapshot`: the intent's record (`intent_record(pi)`) if the caller made it already."""
+    if snapshot is None:
+        snapshot = intent_record(pi)
     rows = []
     for event_type in pi.pending_events:
         data_object: dict[str, Any]

@@ -75,19 +75,25 @@ async def create(
         "description": description,
         "metadata": metadata,
     }
-    secret: dict[str, str] = {}
+    created: list[PaymentIntent] = []
 
     async def execute(uow: UnitOfWork) -> dict[str, Any]:
         pi = new_payment_intent(merchant_id, amount, currency, capture_method, description, metadata, now())
-        secret["value"] = pi.client_secret
+        created.append(pi)
         await uow.intents.add(pi)
-        await record_intent_events(uow, pi, idempotency_key)
-        return {"intent": intent_record(pi)}
+        # One record for the event's snapshot and the stored response: the same intent, made once.
+        record = intent_record(pi)
+        await record_intent_events(uow, pi, idempotency_key, snapshot=record)
+        return {"intent": record}
 
     response, replayed = await run_once(
         sessions, merchant_id, idempotency_key, "createPaymentIntent", arguments, execute, driver_only=True
     )
-    return IntentResult(intent_from_record(response["intent"]), replayed, secret.get("value"))
+    if replayed:
+        return IntentResult(intent_from_record(response["intent"]), True)
+    # The intent just made and committed is what its record says, and the client secret too.
+    pi = created[-1]
+    return IntentResult(pi, False, pi.client_secret)
 
 
 async def _change(
