@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from graphql import GraphQLObjectType, GraphQLOutputType, GraphQLResolveInfo
+from graphql import FieldNode, GraphQLObjectType, GraphQLOutputType, GraphQLResolveInfo
 from graphql.execution.collect_fields import FieldDetailsList
 from graphql.pyutils import Path
 from graphql.type.definition import GraphQLResolveInfoHelpers
@@ -54,15 +54,11 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """A plain field is resolved and completed by its plan (plain_selections); if the plan
         gives up on this value, or there is none, graphql-core executes the field from the start."""
-        if self.middleware_manager is None and len(field_details_list) == 1:
-            details = field_details_list[0]
-            if details.defer_usage is None and details.fragment_variable_values is None:
-                complete = self.plain_selections.field(parent_type, details.node)
-                if complete is not None:
-                    try:
-                        return complete(source)
-                    except Exception:  # noqa: S110 - executed the general way below, errors and all
-                        pass
+        node = self._plain_node(field_details_list)
+        if node is not None:
+            completed = _by_plan(self.plain_selections.field(parent_type, node), source)
+            if completed is not _GAVE_UP:
+                return completed
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
     def complete_value(
@@ -77,16 +73,35 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """A resolved value whose type and selection are plain is completed by its plan (a
         mutation's payload, below a resolver that is not plain); if the plan gives up on it,
         graphql-core completes it the general way."""
-        if self.middleware_manager is None and len(field_details_list) == 1:
-            details = field_details_list[0]
-            if details.defer_usage is None and details.fragment_variable_values is None:
-                complete = self.plain_selections.value(return_type, details.node)
-                if complete is not None:
-                    try:
-                        return complete(result)
-                    except Exception:  # noqa: S110 - completed the general way below, errors and all
-                        pass
+        node = self._plain_node(field_details_list)
+        if node is not None:
+            completed = _by_plan(self.plain_selections.value(return_type, node), result)
+            if completed is not _GAVE_UP:
+                return completed
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    def _plain_node(self, field_details_list: FieldDetailsList) -> FieldNode | None:
+        """The field's one node, if nothing but the document decides how it completes (no
+        middleware, no merged nodes, no @defer, no fragment variables)."""
+        if self.middleware_manager is not None or len(field_details_list) != 1:
+            return None
+        details = field_details_list[0]
+        if details.defer_usage is not None or details.fragment_variable_values is not None:
+            return None
+        return details.node
+
+
+# What _by_plan returns when there is no plan or it gave up: None is a completed value.
+_GAVE_UP: Any = object()
+
+
+def _by_plan(complete: plain_selections.Complete | None, value: Any) -> Any:
+    if complete is None:
+        return _GAVE_UP
+    try:
+        return complete(value)
+    except Exception:  # graphql-core executes or completes it the general way, errors and all
+        return _GAVE_UP
 
 
 def _alive(executor: weakref.ref[ExecutionContext]) -> ExecutionContext:
