@@ -103,8 +103,8 @@ def request_fingerprint(operation: str, arguments: Mapping[str, Any], *, key: by
 
 # orjson writes the bytes json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 # writes, for what it is told to take: dicts with string keys (sorted by code point either way),
-# lists, strings (the same escapes), ints within 64 bits, bools and None; in 0.6 µs against
-# 4.9 µs for a create's arguments. Anything else (floats, wrapped by _redacted since their
+# lists, strings (the same escapes), ints within 64 bits, bools and None; a create's fingerprint
+# then takes 2.7 µs instead of 4.9. Anything else (floats, wrapped by _redacted since their
 # spelling differs in places, subclasses such as enums, dates, decimals, bigger ints, deeper
 # nesting) makes it raise TypeError, and json.dumps writes the whole document, as it always did:
 # fingerprints stored before stay valid. tests/unit/test_idempotency.py compares the two.
