@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -51,8 +52,10 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
 @pytest.mark.timeout(300)
 def test_the_in_process_measure_runs() -> None:
     command = [sys.executable, "-m", "bench.inprocess", "--count", "8", "--rounds", "2", "--warmup", "2"]
+    data_dirs_before = set(Path(tempfile.gettempdir()).glob("nexus-inprocess-*"))
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=280)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert set(Path(tempfile.gettempdir()).glob("nexus-inprocess-*")) <= data_dirs_before  # its database is gone
     lines = [line for line in done.stdout.splitlines() if line.strip().endswith(" ms")]
     names = {line.rsplit(None, 2)[0].strip() for line in lines}
     assert names == {
