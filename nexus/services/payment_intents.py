@@ -111,8 +111,9 @@ async def _change(
             raise _not_found(intent_id)
         extra = await apply(uow, pi)
         await uow.intents.save(pi)
-        await record_intent_events(uow, pi, idempotency_key, extra)
-        response: dict[str, Any] = {"intent": intent_record(pi)}
+        record = intent_record(pi)  # the event's snapshot and the stored response, made once
+        await record_intent_events(uow, pi, idempotency_key, extra, snapshot=record)
+        response: dict[str, Any] = {"intent": record}
         if isinstance(extra, RefundRecord):
             response["refund"] = {**extra.__dict__, "created_at": extra.created_at.isoformat()}
         return response

@@ -224,6 +224,8 @@ class Processor:
             found = await uow.intents.get_for_attempt(merchant_id, attempt_id)
             assert found is not None
             pi, outcome = found
+            # The event's snapshot and the stored response share one record of the intent.
+            record: dict[str, Any] | None = None
             if outcome in ("pending", "authenticating") and pi.status is PaymentIntentStatus.PROCESSING:
                 pi.apply_decision(decision, now())
                 await uow.attempts.resolve(
@@ -232,9 +234,10 @@ class Processor:
                     keep_card=decision.outcome == "requires_action",
                 )
                 await uow.intents.save(pi)
-                await record_intent_events(uow, pi, key)
+                record = intent_record(pi)
+                await record_intent_events(uow, pi, key, snapshot=record)
             if key is not None:
-                await uow.idempotency.finish(merchant_id, key, {"intent": intent_record(pi)})
+                await uow.idempotency.finish(merchant_id, key, {"intent": record or intent_record(pi)})
             await uow.commit()
         return pi
 

@@ -47,8 +47,6 @@ async def create_payment_intent(
             metadata,
             idempotency_key,
         )
-        if result.client_secret:
-            result.intent.client_secret = result.client_secret
         return PaymentIntentPayload(
             # The caller is the merchant's secret key (require_secret): clientSecret's resolver
             # would show it the secret, so the payload carries it cleared.
