@@ -90,7 +90,7 @@ async def read_page(conn: asyncpg.Connection, t: Target, n: int, auth: bool) -> 
 # run.py compares these with what PostgreSQL logged for the gateway and warns on drift.
 # A replay (d) sends none: the gateway answers it from the stored response
 # (nexus.schema.replay_responses), so there is no SQL to give the baselines.
-STATEMENTS = {"a": 4, "b": 10, "d": 0, "e": 3}
+STATEMENTS = {"a": 1, "b": 10, "d": 0, "e": 3}
 
 Transaction = Callable[[asyncpg.Connection, Target, int, bool], Awaitable[None]]
 TRANSACTIONS: dict[str, Transaction] = {"a": create, "b": process, "e": read_page}

@@ -6,6 +6,8 @@ Session at all (see `prepared.DriverSession`: 0.13 ms of CPU less per transactio
 session, and 0.04-0.05 ms less again without SQLAlchemy's session object, adapter transaction
 and pool reset). An ORM statement in such a unit of work raises. Its writes
 (`prepared.write`) are held and sent as one statement before its next read or its COMMIT.
+`one_statement=True` (driver-only, writes only) sends no BEGIN or COMMIT: its commit is that
+one statement, a transaction by itself (see `prepared.begin_driver_only`).
 """
 
 from __future__ import annotations
@@ -29,16 +31,21 @@ from nexus.db.repositories.webhooks import WebhookRepository
 class UnitOfWork:
     session: AsyncSession
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, driver_only: bool = False) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], *, driver_only: bool = False, one_statement: bool = False
+    ) -> None:
+        if one_statement and not driver_only:
+            raise ValueError("one_statement is a kind of driver-only unit of work")
         self._sessions = sessions
         self._driver_only = driver_only
+        self._one_statement = one_statement
 
     async def __aenter__(self) -> UnitOfWork:
         if self._driver_only:
             bind = self._sessions.kw.get("bind")
             if not isinstance(bind, AsyncEngine):
                 raise TypeError("a driver-only unit of work needs sessions bound to an AsyncEngine")
-            driver_session = DriverSession(bind)
+            driver_session = DriverSession(bind, one_statement=self._one_statement)
             # Repositories are typed for AsyncSession; a DriverSession refuses every ORM use.
             self.session = cast(AsyncSession, driver_session)
             try:

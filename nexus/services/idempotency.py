@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from nexus.db.repositories.idempotency import is_key_taken
 from nexus.db.uow import UnitOfWork
-from nexus.domain.errors import IdempotencyKeyInUse, IdempotencyKeyReused
+from nexus.domain.errors import DomainError, IdempotencyKeyInUse, IdempotencyKeyReused
 from nexus.domain.idempotency import Decision, StoredKey, decide, request_fingerprint, validate_key
 from nexus.services.records import now
 
@@ -34,11 +35,14 @@ async def run_once(
     body: Body,
     *,
     driver_only: bool = False,
+    writes_only: bool = False,
 ) -> tuple[dict[str, Any], bool]:
     """Run `body` once per (scope, key); returns (response, replayed).
 
     The response is shared with the replay cache: callers read it, never change it.
     `driver_only`: the body's statements are all Prepared (see nexus/db/uow.py).
+    `writes_only`: the body only writes (held writes, no reads), so a key never seen before
+    runs as one statement (see `_first_time`).
     """
     # Computed once: the replay cache and the claim compare the same fingerprint.
     fingerprint = request_fingerprint(operation, arguments) if key is not None else ""
@@ -47,6 +51,10 @@ async def run_once(
         cached = REPLAYS.get(scope, key, fingerprint, now())
         if cached is not None:
             return cached, True
+    if writes_only:
+        response = await _first_time(sessions, scope, key, operation, fingerprint, body)
+        if response is not None:
+            return response, False
     async with UnitOfWork(sessions, driver_only=driver_only) as uow:
         if key is not None:
             replay = await claim_or_replay(uow, scope, key, operation, fingerprint)
@@ -57,6 +65,38 @@ async def run_once(
             await uow.idempotency.finish(scope, key, response)
         await uow.commit()
         return response, False
+
+
+async def _first_time(
+    sessions: async_sessionmaker[AsyncSession],
+    scope: str,
+    key: str | None,
+    operation: str,
+    fingerprint: str,
+    body: Body,
+) -> dict[str, Any] | None:
+    """The body's writes and its key, written finished, as one statement; None if the key exists.
+
+    Nearly every key is new, and then this is one round trip where BEGIN, claim, writes and
+    COMMIT were four. The statement is a transaction of its own: all of it or none of it. A key
+    that exists fails it whole (nothing written) after waiting for the key's writer, as a claim
+    would; the caller then goes the general way, which replays, refuses or re-runs, in a
+    transaction of its own (the body runs again there, making its objects anew). So does a body
+    that refuses the request: the general way claims first, so a reused key is reported as
+    such whatever else is wrong with the request, as before."""
+    try:
+        async with UnitOfWork(sessions, driver_only=True, one_statement=True) as uow:
+            response = await body(uow)
+            if key is not None:
+                await uow.idempotency.add_finished(scope, key, operation, fingerprint, response, now())
+            await uow.commit()
+            return response
+    except DomainError:
+        return None  # nothing was sent: the body refused before the commit
+    except Exception as error:
+        if is_key_taken(error):
+            return None
+        raise
 
 
 async def claim_or_replay(

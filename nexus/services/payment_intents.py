@@ -87,7 +87,14 @@ async def create(
         return {"intent": record}
 
     response, replayed = await run_once(
-        sessions, merchant_id, idempotency_key, "createPaymentIntent", arguments, execute, driver_only=True
+        sessions,
+        merchant_id,
+        idempotency_key,
+        "createPaymentIntent",
+        arguments,
+        execute,
+        driver_only=True,
+        writes_only=True,
     )
     if replayed:
         return IntentResult(intent_from_record(response["intent"]), True)

@@ -33,7 +33,7 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     assert results["traces"]["d"]["statements_per_request"] == 0
     assert all(r["bad"] == 0 and r["requests"] > 0 for r in results["rows"]), results["rows"]
     # PostgreSQL's own log: the gateway sends what the baselines send (writes held back and sent
-    # as one statement: (a) 4 with BEGIN/COMMIT, (b) 10 in two transactions).
+    # as one statement: (a) 1, a transaction by itself, (b) 10 in two transactions).
     # The baselines' sessions, in the same log, send exactly as many.
     for scenario in "abe":
         trace = results["traces"][scenario]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +20,14 @@ from nexus.db.repositories.prepared import Prepared, execute, fetch_one, write
 from nexus.domain.idempotency import StoredKey
 
 _K = models.IdempotencyKey
+# The unique index every claim relies on (models.IdempotencyKey).
+KEY_CONSTRAINT = "uq_idempotency_scope_key"
 
 
 # Built once (bind parameters, memoized cache key): these run on every keyed mutation.
 _CLAIM = Prepared(pg_insert(_K).on_conflict_do_nothing(index_elements=["scope", "key"]).returning(_K.id))
+# A key written finished in the statement that does its work; a key that exists fails it.
+_ADD_FINISHED = Prepared(pg_insert(_K))
 _WHERE_KEY = (_K.scope == bindparam("w_scope"), _K.key == bindparam("w_key"))
 _SELECT = select(_K.fingerprint, _K.locked_at, _K.response, _K.recovery_point, _K.created_at).where(*_WHERE_KEY)
 _GET = Prepared(_SELECT)
@@ -100,6 +105,15 @@ class IdempotencyRepository:
         values = {"w_scope": scope, "w_key": key, "recovery_point": point, "recovery_data": data, "locked_at": now}
         await execute(self.session, _SET_RECOVERY_POINT, values)
 
+    async def add_finished(
+        self, scope: str, key: str, operation: str, fingerprint: str, response: dict[str, Any], now: datetime
+    ) -> None:
+        """Write a new key as `claim` then `finish` would leave it, as a held write. If the key
+        exists, the statement it is sent in fails whole (see `is_key_taken`): a concurrent
+        first request's insert is waited for, as a claim waits for it."""
+        values = _fresh_row(operation, fingerprint, now, False, "finished", None)
+        await write(self.session, _ADD_FINISHED, {"scope": scope, "key": key, "response": response, **values})
+
     async def finish(self, scope: str, key: str, response: dict[str, Any]) -> None:
         await write(self.session, _FINISH, {"w_scope": scope, "w_key": key, "response": response})
 
@@ -121,3 +135,8 @@ class IdempotencyRepository:
         ids = select(_K.id).where(_K.created_at < before).limit(limit).scalar_subquery()
         result = await self.session.execute(delete(_K).where(_K.id.in_(ids)))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def is_key_taken(error: BaseException) -> bool:
+    """The statement failed because its key already had a row (see `add_finished`)."""
+    return isinstance(error, asyncpg.UniqueViolationError) and error.constraint_name == KEY_CONSTRAINT

@@ -170,10 +170,13 @@ class DriverSession:
     outside the unit of work's transaction.
     """
 
-    __slots__ = ("bind", "info", "pooled")
+    __slots__ = ("bind", "info", "one_statement", "pooled")
 
-    def __init__(self, bind: AsyncEngine) -> None:
+    def __init__(self, bind: AsyncEngine, *, one_statement: bool = False) -> None:
         self.bind = bind
+        # No BEGIN and no COMMIT: the held writes are sent as one statement, which PostgreSQL
+        # runs as a transaction of its own (see `begin_driver_only`).
+        self.one_statement = one_statement
         self.info: dict[str, Any] = {}
         # The pooled connection the transaction runs on; None before BEGIN and once given back
         # (or invalidated).
@@ -187,16 +190,28 @@ class DriverSession:
 
 
 async def begin_driver_only(session: DriverSession) -> None:
-    """Begin the transaction on a pooled connection's driver (see DriverSession)."""
+    """Begin the transaction on a pooled connection's driver (see DriverSession).
+
+    A one-statement unit of work sends no BEGIN: its writes are held and sent at its commit
+    as one statement, which PostgreSQL runs in a transaction of its own (all of it or none
+    of it, durable when it answers), so BEGIN and COMMIT would be two round trips for nothing.
+    It can only write: a read or a statement sent at once would run outside that transaction."""
     pooled = session.pooled = await session.bind.raw_connection()
     driver = pooled.dbapi_connection.driver_connection  # type: ignore[union-attr]
-    await _guarded(session, driver, "BEGIN", driver.execute("BEGIN"))
+    if not session.one_statement:
+        await _guarded(session, driver, "BEGIN", driver.execute("BEGIN"))
     session.info[_DRIVER] = driver
 
 
 async def commit_driver_only(session: DriverSession) -> None:
     if session.info.get(_DRIVER) is None:
         raise RuntimeError("this driver-only unit of work has no transaction left to commit")
+    if session.one_statement:
+        try:
+            await _flush(session)  # the statement is the transaction: sent, it is committed
+        finally:
+            session.info.pop(_DRIVER, None)
+        return
     await _flush(session)
     # The driver is forgotten first: a statement after the commit must not run outside a
     # transaction (it reaches _driver, and the DriverSession refuses it).
@@ -234,7 +249,16 @@ def _forget_driver(session: Session, transaction: Any) -> None:
     session.info.pop(_DRIVER, None)
 
 
+def _refuse_in_one_statement(session: AnySession) -> None:
+    if type(session) is DriverSession and session.one_statement:
+        raise RuntimeError(
+            "a one-statement unit of work only holds writes: this statement would run at once, "
+            "outside the transaction its commit sends"
+        )
+
+
 async def fetch(session: AnySession, prepared: Prepared, params: Mapping[str, Any]) -> list[Any]:
+    _refuse_in_one_statement(session)
     driver = await _driver(session)
     if _PENDING in session.info:
         await _flush(session)
@@ -249,6 +273,7 @@ async def fetch_one(session: AnySession, prepared: Prepared, params: Mapping[str
 
 async def execute(session: AnySession, prepared: Prepared, params: Mapping[str, Any]) -> int:
     """Run a statement that returns no rows; returns how many rows it changed."""
+    _refuse_in_one_statement(session)
     driver = await _driver(session)
     if _PENDING in session.info:
         await _flush(session)
@@ -276,6 +301,10 @@ async def write(session: AnySession, prepared: Prepared, params: Mapping[str, An
         raise TypeError("write() is for INSERT and UPDATE statements")
     pending: list[tuple[_Form, list[Any]]] = session.info.setdefault(_PENDING, [])
     if any(held.table == form.table for held, _ in pending):
+        if session.one_statement:
+            raise RuntimeError(
+                f"a one-statement unit of work writes {form.table} once: a second write is a second statement"
+            )
         await _flush(session)
         pending = session.info.setdefault(_PENDING, [])
     pending.append((form, form.args(params)))
