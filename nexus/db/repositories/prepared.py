@@ -206,17 +206,12 @@ async def begin_driver_only(session: DriverSession) -> None:
 async def commit_driver_only(session: DriverSession) -> None:
     if session.info.get(_DRIVER) is None:
         raise RuntimeError("this driver-only unit of work has no transaction left to commit")
-    if session.one_statement:
-        try:
-            await _flush(session)  # the statement is the transaction: sent, it is committed
-        finally:
-            session.info.pop(_DRIVER, None)
-        return
-    await _flush(session)
+    await _flush(session)  # in a one-statement unit of work, this statement is the transaction
     # The driver is forgotten first: a statement after the commit must not run outside a
     # transaction (it reaches _driver, and the DriverSession refuses it).
     driver = session.info.pop(_DRIVER)
-    await _guarded(session, driver, "COMMIT", driver.execute("COMMIT"))
+    if not session.one_statement:
+        await _guarded(session, driver, "COMMIT", driver.execute("COMMIT"))
 
 
 async def end_driver_only(session: DriverSession) -> None:
