@@ -131,6 +131,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     from nexus.accept_balance import LOOP as BALANCED_LOOP
     from nexus.accept_balance import shared_counts
+    from nexus.http_protocol import HeadHoldingProtocol
 
     settings.master_key_bytes()  # create the development key once, before workers race for it
     workers = args.workers if not args.reload else None
@@ -146,6 +147,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
             workers=workers,
             # Several workers take turns at the shared socket (nexus.accept_balance).
             loop=BALANCED_LOOP if workers and workers > 1 else "auto",
+            # A response's head and body in one write (nexus.http_protocol).
+            http=HeadHoldingProtocol,
             reload=args.reload,
             lifespan="on",
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,

@@ -1,0 +1,141 @@
+"""A fixed-length response's head waits for its body and both leave together; every other
+response is sent as uvicorn sends it (nexus.http_protocol), on a real uvicorn server and socket."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import uvicorn
+
+from nexus.http_protocol import HeadHoldingProtocol
+
+# How long a client waits to see that nothing arrives: the server is in this process, on
+# loopback, and answers in well under a millisecond when it has something to send.
+QUIET_S = 0.3
+# A failed test must not hang its teardown on a connection still open.
+SHUTDOWN_S = 2
+BODY = b'{"data":{"ok":true}}'
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class App:
+    """Responses shaped by path; `release` lets the test decide when a body is sent."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        if path == "/stream":  # chunked: no Content-Length
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+            await self.release.wait()
+            await send({"type": "http.response.body", "body": b"event", "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        length = b"0" if path == "/empty" else str(len(BODY)).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", length)]})
+        if path == "/fail":
+            raise RuntimeError("the app fails after starting its response")
+        if path == "/slow":
+            await self.release.wait()
+        await send({"type": "http.response.body", "body": b"" if path == "/empty" else BODY})
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[App, int]]:
+    app = App()
+    config = uvicorn.Config(
+        app,
+        http=HeadHoldingProtocol,
+        lifespan="off",
+        log_config=None,
+        timeout_graceful_shutdown=SHUTDOWN_S,
+    )
+    server = uvicorn.Server(config)
+    # Listening before the server starts: a client's connection waits in the backlog.
+    listening = socket.create_server(("127.0.0.1", 0))
+    task = asyncio.create_task(server.serve(sockets=[listening]))
+    yield app, listening.getsockname()[1]
+    app.release.set()  # a test that failed midway leaves no response waiting
+    server.should_exit = True
+    await task
+
+
+async def read_until_quiet(reader: asyncio.StreamReader) -> bytes:
+    data = b""
+    while True:
+        try:
+            chunk = await asyncio.wait_for(reader.read(65536), QUIET_S)
+        except TimeoutError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def request(path: str, method: str = "GET") -> bytes:
+    return f"{method} {path} HTTP/1.1\r\nhost: test\r\n\r\n".encode()
+
+
+async def test_a_fixed_length_head_waits_for_its_body(served: tuple[App, int]) -> None:
+    app, port = served
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request("/slow"))
+    assert await read_until_quiet(reader) == b"", "the head must not leave before the body"
+    app.release.set()
+    response = await read_until_quiet(reader)
+    assert response.startswith(b"HTTP/1.1 200 OK\r\n") and response.endswith(b"\r\n\r\n" + BODY)
+    writer.close()
+
+
+async def test_a_streaming_head_leaves_at_once(served: tuple[App, int]) -> None:
+    app, port = served
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request("/stream"))
+    head = await read_until_quiet(reader)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"transfer-encoding: chunked" in head
+    assert head.endswith(b"\r\n\r\n"), "a client waiting on a stream sees its status before the first event"
+    app.release.set()
+    assert await read_until_quiet(reader) == b"5\r\nevent\r\n0\r\n\r\n"
+    writer.close()
+
+
+async def test_head_and_empty_responses_are_sent_whole(served: tuple[App, int]) -> None:
+    _, port = served
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request("/fixed", "HEAD"))  # a HEAD response has no body write to wait for
+    head = await read_until_quiet(reader)
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"content-length: 20\r\n\r\n")
+    writer.write(request("/empty"))
+    empty = await read_until_quiet(reader)
+    assert empty.startswith(b"HTTP/1.1 200 OK\r\n") and empty.endswith(b"content-length: 0\r\n\r\n")
+    writer.close()
+
+
+async def test_pipelined_requests_get_their_responses_in_order(served: tuple[App, int]) -> None:
+    _, port = served
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request("/a") + request("/empty") + request("/b"))
+    responses = await read_until_quiet(reader)
+    assert responses.count(b"HTTP/1.1 200 OK\r\n") == 3
+    first, rest = responses.split(BODY, 1)
+    assert b"content-length: 20" in first and b"content-length: 0" in rest and rest.endswith(BODY)
+    writer.close()
+
+
+async def test_a_held_head_is_sent_before_a_failing_app_closes_the_connection(served: tuple[App, int]) -> None:
+    _, port = served
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request("/fail"))
+    # uvicorn closes a connection whose response the app started and never finished; the
+    # client gets the head it would have got without the holding, then end of stream.
+    data = await asyncio.wait_for(reader.read(), 5)
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"\r\n\r\n")
+    writer.close()
