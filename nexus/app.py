@@ -17,12 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 
-from nexus.body_limit import BodyLimitMiddleware
+from nexus.body_limit import MAX_BODY_BYTES, BodyLimitMiddleware
 from nexus.config import Settings, get_settings
 from nexus.crypto import Cipher
 from nexus.db.engine import create_engine, create_sessionmaker
 from nexus.db.migrations import at_head, head_revision
 from nexus.gc_tuning import tune_gc
+from nexus.graphql_post import GRAPHQL_PATH, GatewayApp
 from nexus.observability import RequestContextMiddleware, configure_logging, metrics_text
 from nexus.ratelimit import RateLimiter
 from nexus.schema.app import GraphQLApp
@@ -88,8 +89,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
-        Route("/graphql", graphql, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", graphql),
+        Route(GRAPHQL_PATH, graphql, methods=["GET", "POST"]),
+        WebSocketRoute(GRAPHQL_PATH, graphql),
     ]
     if settings.demo_enabled and DEMO_DIR.is_dir():
         from nexus.demo.routes import demo_routes
@@ -111,7 +112,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": "not_found", "message": f"no route {request.url.path}; try /graphql"}, 404)
 
-    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware, exception_handlers={404: not_found})
+    return GatewayApp(
+        graphql=graphql,
+        max_body_bytes=MAX_BODY_BYTES,
+        routes=routes,
+        lifespan=lifespan,
+        middleware=middleware,
+        exception_handlers={404: not_found},
+    )
 
 
 def open_state(settings: Settings, *, rate_limit: float | None = None) -> AppState:
