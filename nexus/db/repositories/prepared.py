@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from nexus.db.engine import checkout
+
 # Where a session keeps the driver connection of its current transaction.
 _DRIVER = "nexus.driver"
 # Writes of a driver-only unit of work not sent yet (see `write`).
@@ -196,7 +198,7 @@ async def begin_driver_only(session: DriverSession) -> None:
     as one statement, which PostgreSQL runs in a transaction of its own (all of it or none
     of it, durable when it answers), so BEGIN and COMMIT would be two round trips for nothing.
     It can only write: a read or a statement sent at once would run outside that transaction."""
-    pooled = session.pooled = await session.bind.raw_connection()
+    pooled = session.pooled = await checkout(session.bind)
     driver = pooled.dbapi_connection.driver_connection  # type: ignore[union-attr]
     if not session.one_statement:
         await _guarded(session, driver, "BEGIN", driver.execute("BEGIN"))
