@@ -16,6 +16,8 @@ from nexus.http_protocol import HeadHoldingProtocol
 # How long a client waits to see that nothing arrives: the server is in this process, on
 # loopback, and answers in well under a millisecond when it has something to send.
 QUIET_S = 0.3
+# How long a client waits for what must arrive: generous, for a loaded machine.
+ARRIVE_S = 10
 # A failed test must not hang its teardown on a connection still open.
 SHUTDOWN_S = 2
 BODY = b'{"data":{"ok":true}}'
@@ -68,16 +70,22 @@ async def served() -> AsyncIterator[tuple[App, int]]:
     await task
 
 
-async def read_until_quiet(reader: asyncio.StreamReader) -> bytes:
-    data = b""
-    while True:
-        try:
-            chunk = await asyncio.wait_for(reader.read(65536), QUIET_S)
-        except TimeoutError:
-            return data
-        if not chunk:
-            return data
-        data += chunk
+async def nothing_arrives(reader: asyncio.StreamReader) -> bool:
+    try:
+        return await asyncio.wait_for(reader.read(65536), QUIET_S) == b""
+    except TimeoutError:
+        return True
+
+
+async def head(reader: asyncio.StreamReader) -> bytes:
+    return await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), ARRIVE_S)
+
+
+async def response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """One fixed-length response: its head and its body."""
+    first = await head(reader)
+    length = int(first.split(b"content-length: ")[1].split(b"\r\n")[0])
+    return first, await asyncio.wait_for(reader.readexactly(length), ARRIVE_S)
 
 
 def request(path: str, method: str = "GET") -> bytes:
@@ -88,10 +96,10 @@ async def test_a_fixed_length_head_waits_for_its_body(served: tuple[App, int]) -
     app, port = served
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request("/slow"))
-    assert await read_until_quiet(reader) == b"", "the head must not leave before the body"
+    assert await nothing_arrives(reader), "the head must not leave before the body"
     app.release.set()
-    response = await read_until_quiet(reader)
-    assert response.startswith(b"HTTP/1.1 200 OK\r\n") and response.endswith(b"\r\n\r\n" + BODY)
+    first, body = await response(reader)
+    assert first.startswith(b"HTTP/1.1 200 OK\r\n") and body == BODY
     writer.close()
 
 
@@ -99,11 +107,12 @@ async def test_a_streaming_head_leaves_at_once(served: tuple[App, int]) -> None:
     app, port = served
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request("/stream"))
-    head = await read_until_quiet(reader)
-    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"transfer-encoding: chunked" in head
-    assert head.endswith(b"\r\n\r\n"), "a client waiting on a stream sees its status before the first event"
+    # A client waiting on a stream sees its status before the first event.
+    first = await head(reader)
+    assert first.startswith(b"HTTP/1.1 200 OK\r\n") and b"transfer-encoding: chunked" in first
     app.release.set()
-    assert await read_until_quiet(reader) == b"5\r\nevent\r\n0\r\n\r\n"
+    chunks = await asyncio.wait_for(reader.readuntil(b"0\r\n\r\n"), ARRIVE_S)
+    assert chunks == b"5\r\nevent\r\n0\r\n\r\n"
     writer.close()
 
 
@@ -111,11 +120,12 @@ async def test_head_and_empty_responses_are_sent_whole(served: tuple[App, int]) 
     _, port = served
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request("/fixed", "HEAD"))  # a HEAD response has no body write to wait for
-    head = await read_until_quiet(reader)
-    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"content-length: 20\r\n\r\n")
+    first = await head(reader)
+    assert first.startswith(b"HTTP/1.1 200 OK\r\n") and first.endswith(b"content-length: 20\r\n\r\n")
     writer.write(request("/empty"))
-    empty = await read_until_quiet(reader)
-    assert empty.startswith(b"HTTP/1.1 200 OK\r\n") and empty.endswith(b"content-length: 0\r\n\r\n")
+    empty, body = await response(reader)
+    assert empty.startswith(b"HTTP/1.1 200 OK\r\n") and body == b""
+    assert await nothing_arrives(reader)
     writer.close()
 
 
@@ -123,10 +133,10 @@ async def test_pipelined_requests_get_their_responses_in_order(served: tuple[App
     _, port = served
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(request("/a") + request("/empty") + request("/b"))
-    responses = await read_until_quiet(reader)
-    assert responses.count(b"HTTP/1.1 200 OK\r\n") == 3
-    first, rest = responses.split(BODY, 1)
-    assert b"content-length: 20" in first and b"content-length: 0" in rest and rest.endswith(BODY)
+    answers = [await response(reader) for _ in range(3)]
+    assert [first.split(b"\r\n")[0] for first, _ in answers] == [b"HTTP/1.1 200 OK"] * 3
+    assert [body for _, body in answers] == [BODY, b"", BODY]
+    assert await nothing_arrives(reader)
     writer.close()
 
 
