@@ -35,6 +35,18 @@ class App:
         if scope["type"] != "http":
             return
         path = scope["path"]
+        if path == "/echo":  # reads its body first, as the GraphQL app does
+            body = b""
+            while True:
+                message = await receive()
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"%d" % len(body))]}
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
         if path == "/stream":  # chunked: no Content-Length
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
             await self.release.wait()
@@ -148,4 +160,18 @@ async def test_a_held_head_is_sent_before_a_failing_app_closes_the_connection(se
     # client gets the head it would have got without the holding, then end of stream.
     data = await asyncio.wait_for(reader.read(), 5)
     assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"\r\n\r\n")
+    writer.close()
+
+
+async def test_a_100_continue_is_sent_at_once_and_the_answer_after_the_body(served: tuple[App, int]) -> None:
+    """curl sends `Expect: 100-continue` before a body over 1 KiB and waits for the interim answer:
+    uvicorn writes it when the app first reads, before any response starts, so it is never held."""
+    _, port = served
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    body = b"x" * 5000
+    writer.write(b"POST /echo HTTP/1.1\r\nhost: test\r\ncontent-length: 5000\r\nexpect: 100-continue\r\n\r\n")
+    assert await head(reader) == b"HTTP/1.1 100 Continue\r\n\r\n"
+    writer.write(body)
+    first, echoed = await response(reader)
+    assert first.startswith(b"HTTP/1.1 200 OK\r\n") and echoed == body
     writer.close()
