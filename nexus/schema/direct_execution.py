@@ -17,7 +17,9 @@ What takes this path (anything else, or any doubt, goes through Strawberry uncha
 
 Execution is graphql-core's `execute` with Strawberry's own execution context class, the same
 resolvers and the same context object; errors get the same codes, logging and masking as
-through the extensions (`errors.code_error`), and the response is the same JSON.
+through the extensions (`errors.code_error`), and the response is the same JSON. A document of
+one root field with a plain payload is run without building graphql-core's executor
+(nexus/schema/root_field.py), which answers as `execute` would.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ from strawberry.types import ExecutionResult
 
 from nexus.observability import GRAPHQL_PATHS
 from nexus.schema.errors import code_error
+from nexus.schema.execution_context import ExecutionContext
 from nexus.schema.limits import MAX_TOKENS, RULES
+from nexus.schema.root_field import RootField
 from nexus.schema.text_guard import literal_unstorable, unstorable_at
 
 # Clients send a handful of document shapes; like the parser cache (DOCUMENT_CACHE_SIZE), 512
@@ -75,13 +79,18 @@ class Accepted:
 
     document: DocumentNode
     operation_name: str | None
+    # Its one root field, if it is run without graphql-core's executor (nexus/schema/root_field.py).
+    root: RootField | None
 
 
 class AcceptedDocuments:
     """Document text → Accepted (or None: always through Strawberry), least recently used dropped."""
 
-    def __init__(self, schema: GraphQLSchema, max_entries: int = MAX_DOCUMENTS) -> None:
+    def __init__(
+        self, schema: GraphQLSchema, executor_class: type[ExecutionContext], max_entries: int = MAX_DOCUMENTS
+    ) -> None:
         self.schema = schema
+        self.executor_class = executor_class
         self.max_entries = max_entries
         self._entries: OrderedDict[str, Accepted | None] = OrderedDict()
 
@@ -108,7 +117,8 @@ class AcceptedDocuments:
         if validate(self.schema, document, _RULES) or literal_unstorable(query, document):
             return None
         name = operations[0].name
-        return Accepted(document, name.value if name else None)
+        root = RootField.of(self.schema, document, self.executor_class)
+        return Accepted(document, name.value if name else None, root)
 
 
 Fallback = Callable[[], Awaitable[Response]]
@@ -119,9 +129,12 @@ class DirectExecutor:
     def __init__(self, schema: BaseSchema, encode_json: Callable[[object], str | bytes]) -> None:
         if not isinstance(schema, strawberry.Schema):
             raise TypeError("direct execution needs a strawberry.Schema (its graphql-core schema and context class)")
+        context_class: type = schema.execution_context_class
+        if not issubclass(context_class, ExecutionContext):
+            raise TypeError("direct execution needs the schema's execution context to be ours (ExecutionContext)")
         self.schema = schema._schema
-        self.execution_context_class = schema.execution_context_class
-        self.documents = AcceptedDocuments(self.schema)
+        self.execution_context_class = context_class
+        self.documents = AcceptedDocuments(self.schema, context_class)
         self.encode_json = encode_json
 
     async def respond(self, request: Request, context: ContextFactory, fallback: Fallback) -> Response:
@@ -131,17 +144,20 @@ class DirectExecutor:
             return await fallback()
         accepted, variables = plan
         DIRECT_PATH.inc()
-        outcome = execute(
-            self.schema,
-            accepted.document,
-            context_value=context(request),
-            variable_values=variables,
-            operation_name=accepted.operation_name,
-            is_awaitable=cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable),
-            executor_class=self.execution_context_class,
-            operation_extensions=None,  # Strawberry's execution context takes it (from `extensions`)
-        )
-        result = outcome if isinstance(outcome, CoreExecutionResult) else await outcome
+        context_value = context(request)
+        result = None if accepted.root is None else await accepted.root.run(context_value, variables)
+        if result is None:
+            outcome = execute(
+                self.schema,
+                accepted.document,
+                context_value=context_value,
+                variable_values=variables,
+                operation_name=accepted.operation_name,
+                is_awaitable=cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable),
+                executor_class=self.execution_context_class,
+                operation_extensions=None,  # Strawberry's execution context takes it (from `extensions`)
+            )
+            result = outcome if isinstance(outcome, CoreExecutionResult) else await outcome
         # code_error gives every error its code (the same function the ErrorPolicy extension uses).
         errors = [code_error(error) for error in result.errors] if result.errors else None
         payload = process_result(ExecutionResult(data=result.data, errors=errors))

@@ -56,8 +56,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         gives up on this value, or there is none, graphql-core executes the field from the start."""
         node = self._plain_node(field_details_list)
         if node is not None:
-            completed = _by_plan(self.plain_selections.field(parent_type, node), source)
-            if completed is not _GAVE_UP:
+            completed = by_plan(self.plain_selections.field(parent_type, node), source)
+            if completed is not GAVE_UP:
                 return completed
         return super().execute_field(parent_type, source, field_details_list, path, position_context)
 
@@ -75,8 +75,8 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         graphql-core completes it the general way."""
         node = self._plain_node(field_details_list)
         if node is not None:
-            completed = _by_plan(self.plain_selections.value(return_type, node), result)
-            if completed is not _GAVE_UP:
+            completed = by_plan(self.plain_selections.value(return_type, node), result)
+            if completed is not GAVE_UP:
                 return completed
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
@@ -91,17 +91,17 @@ class ExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return details.node
 
 
-# What _by_plan returns when there is no plan or it gave up: None is a completed value.
-_GAVE_UP: Any = object()
+# What by_plan returns when there is no plan or it gave up: None is a completed value.
+GAVE_UP: Any = object()
 
 
-def _by_plan(complete: plain_selections.Complete | None, value: Any) -> Any:
+def by_plan(complete: plain_selections.Complete | None, value: Any) -> Any:
     if complete is None:
-        return _GAVE_UP
+        return GAVE_UP
     try:
         return complete(value)
     except Exception:  # graphql-core executes or completes it the general way, errors and all
-        return _GAVE_UP
+        return GAVE_UP
 
 
 def _alive(executor: weakref.ref[ExecutionContext]) -> ExecutionContext:

@@ -6,6 +6,7 @@ import pytest
 
 from nexus.schema.app import build_schema
 from nexus.schema.direct_execution import MAX_DOCUMENT_CHARS, AcceptedDocuments
+from nexus.schema.execution_context import ExecutionContext
 from nexus.schema.limits import MAX_ALIASES, MAX_TOKENS
 
 SCHEMA = build_schema()._schema
@@ -17,7 +18,7 @@ CREATE = (
 
 
 def documents(max_entries: int = 8) -> AcceptedDocuments:
-    return AcceptedDocuments(SCHEMA, max_entries)
+    return AcceptedDocuments(SCHEMA, ExecutionContext, max_entries)
 
 
 def test_a_valid_query_or_mutation_is_accepted_with_its_operation_name() -> None:
