@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,15 @@ def markdown(results: Any) -> str:
         lines += [
             f"(a) at c=32: --workers 1 {s['workers_1']:.0f} req/s, --workers 2 {s['workers_2']:.0f} req/s "
             f"→ {s['ratio']}×",
+            "",
+        ]
+    if results.target_pairs:
+        pairs = results.target_pairs
+        ratios = sorted(pair["ratio"] for pair in pairs)
+        lines += [
+            f"(a) at c=32 again, {len(pairs)} pairs each run back to back (gateway req/s ÷ asyncpg req/s): "
+            + ", ".join(f"{p['gateway']:.0f} ÷ {p['asyncpg']:.0f} = {p['ratio']:.0%}" for p in pairs)
+            + f"; median {statistics.median(ratios):.0%}, lowest {ratios[0]:.0%}",
             "",
         ]
     if results.traces:

@@ -1,12 +1,14 @@
 """`make bench`: the gateway against its physical limit, every scenario, one command.
 
     .venv/bin/python -m bench.run [--count 5000] [--warmup 200] [--concurrency 1,8,32,128]
-                                  [--scenarios abcde] [--no-scaling] [--publish]
+                                  [--scenarios abcde] [--no-scaling] [--target-pairs 5] [--publish]
 
 Starts `nexus serve --workers 2` on a fresh embedded data dir (rate limit off,
 bank latency 0, synchronous_commit on), logs the SQL each request sends, then
 runs every scenario at every concurrency through wrk (or the Python client),
-and the same SQL through asyncpg and pgbench. Writes bench/results/results.json,
+and the same SQL through asyncpg and pgbench; then (a) at c=32 again as pairs, each
+gateway run followed at once by its asyncpg baseline (the target closest to its line).
+Writes bench/results/results.json,
 report.md and chart.png (`--publish` also copies the chart to bench/chart.png).
 """
 
@@ -18,6 +20,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +49,8 @@ TRACE_REQUESTS = 20
 REPLAY_COUNT_FACTOR = 10
 # When to count each API process's connections: after wrk has connected, well before it ends.
 PROBE_AFTER_S = 1.0
+# The concurrency issue 7's throughput target names for (a).
+TARGET_CONCURRENCY = 32
 STARTED = time.monotonic()
 
 
@@ -82,6 +87,8 @@ class Results:
     traces: dict[str, dict[str, Any]] = field(default_factory=dict)
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     scaling: dict[str, float] = field(default_factory=dict)
+    # (a) at c=32 measured again as interleaved pairs, gateway then asyncpg (`_target_pairs`).
+    target_pairs: list[dict[str, float]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -395,6 +402,8 @@ def run_all(bench: Bench) -> None:
                 _lifecycle(bench, merchant, c)
                 continue
             _cell(bench, merchant, target, scenario, c, auth)
+        if scenario == "a" and args.target_pairs:
+            _target_pairs(bench, merchant, target, auth)
     assert bench.gateway is not None
     bench.results.peak_rss_mb = {str(pid): round(mb, 1) for pid, mb in bench.gateway.peak_rss_mb().items()}
     say(f"peak RSS per API process (VmHWM): {bench.results.peak_rss_mb} MB")
@@ -430,6 +439,37 @@ def _cell(
     since, db0 = bench.counters(), bench.db_cpu()
     r = pgbench.run(bench.db.socket_dir, scenario, target, args.count, c, auth)
     bench.record(scenario, "pgbench", c, r, db_s=bench.db_cpu() - db0, since=since)
+
+
+def _target_pairs(bench: Bench, merchant: fixtures.Merchant, target: baseline.Target, auth: bool) -> None:
+    """(a) at c=32 against the asyncpg baseline, again, as pairs each run back to back.
+
+    Why: it is the target closest to its line (50 %), and one cell of each lasts 1-2 s on a VM
+    whose speed moves by ±15 % within a minute: one pair alone can land either side of the
+    line by the machine's moment. The pairs, and their median, say where the gateway stands.
+    """
+    args = bench.args
+    c = TARGET_CONCURRENCY
+    say(f"(a) at c={c} against the asyncpg baseline: {args.target_pairs} more pairs, back to back")
+    for number in range(1, args.target_pairs + 1):
+        bench.gateway_run("a", args.warmup, c, merchant.secret_key, [])
+        g, api_s, db_s = bench.measured("a", c, lambda: bench.gateway_run("a", args.count, c, merchant.secret_key, []))
+        b = baseline.timed(lambda: baseline.run(bench.db.dsn, target, "a", args.count, c, auth))
+        ratio = g.throughput / b.throughput if b.throughput else 0.0
+        per = 1000 / g.requests if g.requests else 0.0
+        bench.results.target_pairs.append(
+            {
+                "gateway": round(g.throughput, 1),
+                "gateway_p99": round(g.percentile(99), 2),
+                "api_cpu_ms_per_request": round(api_s * per, 3),
+                "db_cpu_ms_per_request": round(db_s * per, 3),
+                "asyncpg": round(b.throughput, 1),
+                "ratio": round(ratio, 3),
+            }
+        )
+        say(f"  pair {number}: gateway {g.throughput:7.1f} req/s, asyncpg {b.throughput:7.1f} req/s → {ratio:.1%}")
+    ratios = sorted(p["ratio"] for p in bench.results.target_pairs)
+    say(f"  median of {len(ratios)} pairs: {statistics.median(ratios):.1%} (lowest {ratios[0]:.1%})")
 
 
 def _ids_for(bench: Bench, merchant: fixtures.Merchant, scenario: str, needed: int) -> list[str]:
@@ -526,6 +566,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="API processes of the server under test")
     p.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     p.add_argument("--no-scaling", dest="scaling", action="store_false", help="skip the --workers 1 run")
+    # 5: a median that one disturbed pair cannot move, for ~25 s more (each pair runs 2 x --count requests).
+    p.add_argument(
+        "--target-pairs", type=int, default=5, help="extra (a) c=32 gateway/asyncpg pairs after (a); 0 skips them"
+    )
     p.add_argument("--out", default=str(HERE / "results"), help="where results.json, report.md, chart.png go")
     p.add_argument("--publish", action="store_true", help="also copy the chart to bench/chart.png")
     p.add_argument(

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.timeout(900)
 def test_bench_runs_end_to_end(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "bench.run", "--count", "16", "--warmup", "4", "--concurrency", "2"]
-    command += ["--no-scaling", "--out", str(tmp_path)]
+    command += ["--no-scaling", "--target-pairs", "2", "--out", str(tmp_path)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=850)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
@@ -41,7 +41,13 @@ def test_bench_runs_end_to_end(tmp_path: Path) -> None:
         assert trace["asyncpg_statements_per_request"] == trace["statements_per_request"], trace
         assert trace["pgbench_statements_per_request"] == trace["statements_per_request"], trace
     assert len(results["peak_rss_mb"]) == 2
+    # (a) at c=32 again as gateway/asyncpg pairs: both sides ran, and the ratio is theirs.
+    assert len(results["target_pairs"]) == 2
+    for pair in results["target_pairs"]:
+        assert pair["gateway"] > 0 and pair["asyncpg"] > 0
+        assert pair["ratio"] == pytest.approx(pair["gateway"] / pair["asyncpg"], abs=0.001)
     assert "(a) createPaymentIntent" in (tmp_path / "report.md").read_text()
+    assert "2 pairs each run back to back" in (tmp_path / "report.md").read_text()
     try:
         import matplotlib  # noqa: F401  (the bench extra; without it the report says so and draws no chart)
     except ImportError:
