@@ -3,7 +3,7 @@
 Why: for every operation graphql-core 3.3 builds an executor (its error collector, its sets of
 background and incremental work, resolve-info helpers), collects the root fields, reduces them
 serially through coroutines and wraps the resolver's awaitable in two more before the payload is
-completed: ~12 % of a createPaymentIntent's API CPU in one process (bench/README.md, fix 52).
+completed: ~14 % of a createPaymentIntent's API CPU in one process (bench/README.md, fix 52).
 A back end's mutation or query selects one root field, and for such a document none of that
 decides anything.
 
