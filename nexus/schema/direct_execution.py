@@ -28,7 +28,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Final, TypeGuard, cast
+from typing import Any, Final
 
 import strawberry
 from graphql import (
@@ -45,7 +45,6 @@ from graphql import (
 from graphql import ExecutionResult as CoreExecutionResult
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.http import process_result
 from strawberry.schema.base import BaseSchema
 from strawberry.types import ExecutionResult
@@ -54,7 +53,7 @@ from nexus.observability import GRAPHQL_PATHS
 from nexus.schema.errors import code_error
 from nexus.schema.execution_context import ExecutionContext
 from nexus.schema.limits import MAX_TOKENS, RULES
-from nexus.schema.root_field import RootField
+from nexus.schema.root_field import IS_AWAITABLE, RootField
 from nexus.schema.text_guard import literal_unstorable, unstorable_at
 
 # Clients send a handful of document shapes; like the parser cache (DOCUMENT_CACHE_SIZE), 512
@@ -153,7 +152,7 @@ class DirectExecutor:
                 context_value=context_value,
                 variable_values=variables,
                 operation_name=accepted.operation_name,
-                is_awaitable=cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable),
+                is_awaitable=IS_AWAITABLE,
                 executor_class=self.execution_context_class,
                 operation_extensions=None,  # Strawberry's execution context takes it (from `extensions`)
             )
