@@ -96,6 +96,9 @@ class PaymentIntent(Base):
     )
 
 
+# The unique index every idempotency claim relies on; its violation tells a taken key
+# (repositories.idempotency.is_key_taken).
+IDEMPOTENCY_KEY_CONSTRAINT = "uq_idempotency_scope_key"
 # Literal, not bound values: the planner uses a partial index only when the query's
 # predicate is the index's own, which a parameter (generic plan) never proves.
 DECLINED_OUTCOMES = text("outcome IN ('declined', 'blocked')")
@@ -261,7 +264,7 @@ class IdempotencyKey(Base):
     response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = _created()
     __table_args__ = (
-        UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),
+        UniqueConstraint("scope", "key", name=IDEMPOTENCY_KEY_CONSTRAINT),
         Index("ix_idempotency_created", "created_at"),
     )
 

@@ -20,8 +20,6 @@ from nexus.db.repositories.prepared import Prepared, execute, fetch_one, write
 from nexus.domain.idempotency import StoredKey
 
 _K = models.IdempotencyKey
-# The unique index every claim relies on (models.IdempotencyKey).
-KEY_CONSTRAINT = "uq_idempotency_scope_key"
 
 
 # Built once (bind parameters, memoized cache key): these run on every keyed mutation.
@@ -139,4 +137,6 @@ class IdempotencyRepository:
 
 def is_key_taken(error: BaseException) -> bool:
     """The statement failed because its key already had a row (see `add_finished`)."""
-    return isinstance(error, asyncpg.UniqueViolationError) and error.constraint_name == KEY_CONSTRAINT
+    if not isinstance(error, asyncpg.UniqueViolationError):
+        return False
+    return bool(error.constraint_name == models.IDEMPOTENCY_KEY_CONSTRAINT)
